@@ -1,0 +1,244 @@
+"""config.toml, read once into frozen dataclasses.
+
+Every key has a default here, so an empty config.toml is a working config.  An
+unknown key, a value of the wrong type or an impossible value raises ConfigError
+with a one-line message naming the key (``[grading] a_days: must be ≥ 1, got 0``).
+Relative paths are resolved against the config file's folder.
+"""
+from __future__ import annotations
+
+import tomllib
+import typing
+from dataclasses import dataclass, field, fields, is_dataclass, replace
+from pathlib import Path
+
+
+class ConfigError(Exception):
+    """A bad config.toml: the message is one line naming the key."""
+
+
+@dataclass(frozen=True)
+class RegisterConfig:
+    path: str = "input/客户台账.xlsx"
+    # A fresh clone has no register: generate the demo shop there.  A real shop sets false.
+    create_demo_if_missing: bool = True
+
+
+@dataclass(frozen=True)
+class OutputConfig:
+    dir: str = "output"
+    keep_backups: int = 30
+
+
+@dataclass(frozen=True)
+class LocaleConfig:
+    language: str = "zh"
+    country: str = "CN"
+    weekend: tuple[int, ...] = (6, 7)
+
+
+@dataclass(frozen=True)
+class AliasConfig:
+    """Extra header spellings per sheet: field id -> list of headers."""
+    customers: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    followups: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    orders: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    reps: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    sheets: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class GradingConfig:
+    a_days: int = 30
+    b_days: int = 90
+    c_days: int = 180
+    past_due_grace_days: int = 30
+
+
+@dataclass(frozen=True)
+class CadenceConfig:
+    a: int = 1
+    b: int = 7
+    c: int = 15
+    d: int = 30
+    e: int = 365
+    lost_min_interval: int = 30
+
+    def interval(self, grade: str) -> int:
+        return getattr(self, grade.lower())
+
+
+@dataclass(frozen=True)
+class StateConfig:
+    lost_after_days: int = 365
+    key_account_window_days: int = 365
+    key_account_share: float = 0.8
+
+
+@dataclass(frozen=True)
+class ChurnConfig:
+    rhythm_min_orders: int = 3
+    rhythm_medium_factor: float = 2.0
+    rhythm_medium_extra_days: int = 14
+    rhythm_high_factor: float = 3.0
+    rhythm_high_extra_days: int = 28
+    spend_window_days: int = 90
+    spend_drop_ratio: float = 0.5
+    spend_min_amount: float = 1000.0
+    neglect_min_days: int = 7
+    unhappy_satisfaction: int = 2
+    model_min_repeat_customers: int = 200
+    model_alive_threshold: float = 0.3
+    model_horizon_days: int = 90
+    value_horizon_days: int = 365
+
+
+@dataclass(frozen=True)
+class CareConfig:
+    days_ahead: int = 3
+    festivals: tuple[str, ...] = ("春节", "元宵", "端午", "中秋", "国庆")
+    grades: tuple[str, ...] = ("A", "B", "C")
+
+
+@dataclass(frozen=True)
+class TasksConfig:
+    daily_cap: int = 25
+
+
+@dataclass(frozen=True)
+class MailConfig:
+    host: str = ""
+    port: int = 465
+    security: str = "ssl"
+    user: str = ""
+    password_env: str = "SHOP_MAIL_PASSWORD"
+    keyring_service: str = ""
+    from_address: str = ""
+    from_name: str = "客户跟进助手"
+    send_on_days_off: bool = False
+    retries: int = 3
+    retry_backoff_seconds: float = 2.0
+    timeout_seconds: float = 30.0
+
+
+@dataclass(frozen=True)
+class ScheduleConfig:
+    time: str = "06:30"
+    lock_retry_minutes: int = 15
+    lock_retry_until: str = "08:30"
+    keep_log_days: int = 30
+
+
+@dataclass(frozen=True)
+class Config:
+    register: RegisterConfig = RegisterConfig()
+    output: OutputConfig = OutputConfig()
+    locale: LocaleConfig = LocaleConfig()
+    aliases: AliasConfig = AliasConfig()
+    grading: GradingConfig = GradingConfig()
+    cadence: CadenceConfig = CadenceConfig()
+    state: StateConfig = StateConfig()
+    churn: ChurnConfig = ChurnConfig()
+    care: CareConfig = CareConfig()
+    tasks: TasksConfig = TasksConfig()
+    mail: MailConfig = MailConfig()
+    schedule: ScheduleConfig = ScheduleConfig()
+    base_dir: Path = Path(".")   # the config file's folder; not a TOML key
+
+    def resolve(self, path: str | Path) -> Path:
+        p = Path(path)
+        return p if p.is_absolute() else self.base_dir / p
+
+
+# Impossible values, per key: (check, what it must be).
+_POSITIVE = (lambda v: v >= 1, "must be ≥ 1")
+_NON_NEGATIVE = (lambda v: v >= 0, "must be ≥ 0")
+_SHARE = (lambda v: 0 < v <= 1, "must be between 0 and 1")
+_HHMM = (lambda v: len(v) == 5 and v[2] == ":" and v[:2].isdigit() and v[3:].isdigit()
+         and int(v[:2]) < 24 and int(v[3:]) < 60, "must be a time like \"06:30\"")
+CHECKS = {
+    "output.keep_backups": _NON_NEGATIVE,
+    "locale.language": (lambda v: v in ("zh", "en"), 'must be "zh" or "en"'),
+    "locale.weekend": (lambda v: all(1 <= d <= 7 for d in v), "must list ISO weekdays 1–7"),
+    **{f"grading.{k}": _POSITIVE for k in ("a_days", "b_days", "c_days")},
+    "grading.past_due_grace_days": _NON_NEGATIVE,
+    **{f"cadence.{k}": _POSITIVE for k in ("a", "b", "c", "d", "e", "lost_min_interval")},
+    "state.lost_after_days": _POSITIVE,
+    "state.key_account_window_days": _POSITIVE,
+    "state.key_account_share": _SHARE,
+    "churn.rhythm_min_orders": (lambda v: v >= 2, "must be ≥ 2"),
+    "churn.spend_drop_ratio": _SHARE,
+    "churn.model_alive_threshold": _SHARE,
+    "churn.model_min_repeat_customers": _POSITIVE,
+    "churn.unhappy_satisfaction": (lambda v: 1 <= v <= 5, "must be 1–5"),
+    "care.days_ahead": _NON_NEGATIVE,
+    "care.grades": (lambda v: all(g in "ABCDE" and len(g) == 1 for g in v), "must list grades A–E"),
+    "tasks.daily_cap": _POSITIVE,
+    "mail.port": (lambda v: 0 < v < 65536, "must be a port number 1–65535"),
+    "mail.security": (lambda v: v in ("ssl", "starttls", "none"), 'must be "ssl", "starttls" or "none"'),
+    "mail.retries": _NON_NEGATIVE,
+    "schedule.time": _HHMM,
+    "schedule.lock_retry_until": _HHMM,
+    "schedule.lock_retry_minutes": _POSITIVE,
+    "schedule.keep_log_days": _POSITIVE,
+}
+
+
+def load_config(path: Path | None) -> Config:
+    """Read ``path`` (None = all defaults) into a Config, or raise ConfigError."""
+    if path is None:
+        return Config()
+    path = Path(path)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"config file not found: {path}") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
+        raise ConfigError(f"{path}: not valid TOML: {e}") from None
+    config = _build(Config, data, "")
+    return replace(config, base_dir=path.resolve().parent)
+
+
+def _build(cls, data: dict, prefix: str):
+    known = {f.name: f for f in fields(cls) if f.name != "base_dir"}
+    values = {}
+    for key, value in data.items():
+        name = f"{prefix}{key}"
+        if key not in known:
+            raise ConfigError(f"[{prefix.rstrip('.') or 'top level'}] unknown key: {key}")
+        hint = typing.get_type_hints(cls)[key]
+        values[key] = _convert(hint, value, name)
+        check = CHECKS.get(name)
+        if check and not check[0](values[key]):
+            raise ConfigError(f"{_where(name)}: {check[1]}, got {value!r}")
+    return cls(**values)
+
+
+def _where(name: str) -> str:
+    section, _, key = name.rpartition(".")
+    return f"[{section}] {key}" if section else key
+
+
+def _convert(hint, value, name: str):
+    origin = typing.get_origin(hint)
+    if is_dataclass(hint):
+        if not isinstance(value, dict):
+            raise ConfigError(f"[{name}] must be a table")
+        return _build(hint, value, f"{name}.")
+    if origin is dict:
+        if not isinstance(value, dict):
+            raise ConfigError(f"{_where(name)}: must be a table")
+        return {k: _convert(typing.get_args(hint)[1], v, f"{name}.{k}") for k, v in value.items()}
+    if origin is tuple:
+        items = [value] if isinstance(value, str) else value
+        if not isinstance(items, list):
+            raise ConfigError(f"{_where(name)}: must be a list, got {value!r}")
+        return tuple(_convert(typing.get_args(hint)[0], v, name) for v in items)
+    if hint is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if hint in (int, str, bool, float) and (type(value) is not hint):
+        raise ConfigError(f"{_where(name)}: must be {_TYPE_NAMES[hint]}, got {value!r}")
+    return value
+
+
+_TYPE_NAMES = {int: "a whole number", float: "a number", str: "text in quotes", bool: "true or false"}
