@@ -142,3 +142,25 @@ class RepDay:
     tasks: tuple[Task, ...]   # within the cap, in order
     over_cap: int = 0         # how many tasks wait for tomorrow
     unassigned: tuple[Task, ...] = ()   # for a 主管: tasks of unassigned customers
+
+
+@dataclass(frozen=True)
+class State:
+    """What the rule stages pass along: each stage returns a new State plus problems.
+
+    ``customers`` starts as ``register.customers`` and gains computed columns stage by
+    stage (English names; see each stage's docstring for the columns it adds).
+    """
+    register: Register
+    today: date                                  # T, the run's as-of date
+    run_date: date                               # the real date of the run
+    customers: pd.DataFrame
+    tasks: tuple[Task, ...] = ()                 # every task for T, before ordering and the cap
+    days: tuple[RepDay, ...] = ()                # each rep's and 主管's ordered, capped list
+    figures: dict = field(default_factory=dict)  # the owner's figures (统计)
+    notes: dict = field(default_factory=dict)    # run-level facts for summary.json (model fit, unknown holiday years…)
+
+    @classmethod
+    def start(cls, register: Register, today: date, run_date: date | None = None) -> "State":
+        return cls(register=register, today=today, run_date=run_date or today,
+                   customers=register.customers)
