@@ -1,0 +1,141 @@
+"""The statistical part of the churn stage: BG/NBD and Gamma-Gamma fitted to the register.
+
+Decides whether the shop has enough order history for the model (spec §3.5: at least
+``model_min_repeat_customers`` customers with orders on 2 or more days), fits it in
+weeks, and gives every customer
+
+- ``p_alive``: the probability they still buy from the shop (NaN when not fitted or
+  when they never ordered),
+- ``expected_orders``: expected order days in the next ``model_horizon_days``,
+- ``expected_value``: expected order amount in the next ``value_horizon_days``
+  (expected order days × expected amount per order day, Gamma-Gamma).
+
+Without a fit the last year is taken as a run-rate instead, for 现实 customers only:
+expected_orders = their order days in the last 365 days scaled to the horizon, and
+expected_value = their order amount in the last 365 days scaled to the value horizon;
+潜在 and 流失 customers get 0.  What was done, and why, goes into
+``state.notes["churn_model"]`` (plain values, for summary.json).
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, replace
+
+import numpy as np
+import pandas as pd
+
+from pipeline.bgnbd import expected_purchases, fit_bgnbd, p_alive, rfm_summary
+from pipeline.messages import text
+from pipeline.model import State
+from pipeline.spend_model import expected_value, fit_gamma_gamma
+
+UNIT_DAYS = 7.0          # the model is fitted in weeks, as in the BG/NBD literature
+RUN_RATE_DAYS = 365      # "last year" for the run-rate estimate used without a fit
+ACTIVE = "现实"
+
+
+def known_orders(state: State) -> pd.DataFrame:
+    """Orders the rules may use: not blocked, dated on or before T, of a customer row
+    that is not blocked.  Columns customer_id, date, amount (NaN amount → 0)."""
+    orders = state.register.orders
+    customers = state.customers
+    ids = customers.loc[~customers["blocked"].astype(bool), "customer_id"]
+    keep = (~orders["blocked"].astype(bool) & orders["date"].notna()
+            & (orders["date"] <= pd.Timestamp(state.today)) & orders["customer_id"].isin(ids))
+    picked = orders.loc[keep, ["customer_id", "date", "amount"]]
+    return picked.assign(amount=picked["amount"].astype(float).fillna(0.0))
+
+
+def apply_model(state: State, config) -> State:
+    """``state`` with p_alive, expected_orders and expected_value on customers, and
+    notes["churn_model"] saying whether the model was fitted."""
+    churn = config.churn
+    orders = known_orders(state)
+    summary = rfm_summary(orders["customer_id"], orders["date"], state.today,
+                          unit_days=UNIT_DAYS, amounts=orders["amount"])
+    repeat = int((summary["x"] >= 1).sum())
+    note: dict = {"fitted": False, "repeat_customers": repeat,
+                  "min_repeat_customers": int(churn.model_min_repeat_customers),
+                  "unit_days": UNIT_DAYS, "reason": "", "message": ""}
+    if repeat < churn.model_min_repeat_customers:
+        note.update(reason="too_few_repeat_customers",
+                    message=text("churn.model.skipped_few_repeat", found=repeat,
+                                 needed=churn.model_min_repeat_customers))
+        columns = _run_rate(state, orders, churn)
+    else:
+        columns = _fitted(state, summary, churn, note)
+        if columns is None:
+            columns = _run_rate(state, orders, churn)
+    customers = state.customers.assign(**columns)
+    return replace(state, customers=customers, notes={**state.notes, "churn_model": note})
+
+
+def _fitted(state: State, summary: pd.DataFrame, churn, note: dict) -> dict | None:
+    """Model columns from a fit, or None (with the reason in ``note``) if it fails."""
+    x, t_x, T, monetary = (summary[c].to_numpy() for c in ("x", "t_x", "T", "monetary"))
+    try:
+        bg = fit_bgnbd(x, t_x, T)
+    except ValueError as error:
+        note.update(reason="fit_failed",
+                    message=text("churn.model.skipped_fit_failed", error=str(error)))
+        return None
+    try:
+        gg = fit_gamma_gamma(x, monetary)
+        note["gamma_gamma"] = asdict(gg)
+    except ValueError as error:
+        gg = None
+        note["gamma_gamma"] = None
+        note["spend_message"] = text("churn.model.spend_fallback", error=str(error))
+    note.update(fitted=True, bgnbd=asdict(bg),
+                horizon_days=int(churn.model_horizon_days),
+                value_horizon_days=int(churn.value_horizon_days))
+    alive = p_alive(bg, x, t_x, T)
+    orders_ahead = expected_purchases(bg, churn.model_horizon_days / UNIT_DAYS, x, t_x, T)
+    value = _value(bg, gg, x, t_x, T, monetary, churn.value_horizon_days / UNIT_DAYS)
+    per_id = pd.DataFrame({"p_alive": alive, "expected_orders": orders_ahead,
+                           "expected_value": value}, index=summary.index)
+    return _per_customer(state.customers, per_id)
+
+
+def _value(bg, gg, x, t_x, T, monetary, horizon: float) -> np.ndarray:
+    value = expected_value(bg, gg, x, t_x, T, monetary, horizon=horizon)
+    missing = ~np.isfinite(value)
+    if missing.any() and gg is not None:
+        # A spend fit with q ≤ 1 has no population mean, so one-time buyers get NaN:
+        # fall back to the plain mean of repeat buyers' amounts for them.
+        value = np.where(missing, expected_value(bg, None, x, t_x, T, monetary, horizon=horizon),
+                         value)
+    # Returns can make a mean order amount negative; nobody is worth less than nothing.
+    return np.clip(np.nan_to_num(value, nan=0.0), 0.0, None)
+
+
+def _per_customer(customers: pd.DataFrame, per_id: pd.DataFrame) -> dict:
+    """Map per-customer-id values onto the customer rows: no orders → p_alive NaN and
+    nothing expected; blocked rows → NaN throughout (the rules skip them)."""
+    ids = customers["customer_id"]
+    blocked = customers["blocked"].astype(bool).to_numpy()
+    result = {}
+    for column, no_orders in (("p_alive", np.nan), ("expected_orders", 0.0),
+                              ("expected_value", 0.0)):
+        values = per_id[column].reindex(ids).astype(float).fillna(no_orders).to_numpy()
+        result[column] = np.where(blocked, np.nan, values)
+    return result
+
+
+def _run_rate(state: State, orders: pd.DataFrame, churn) -> dict:
+    """The last year's order days and amount, scaled to the horizons (现实 only)."""
+    start = pd.Timestamp(state.today) - pd.Timedelta(days=RUN_RATE_DAYS)
+    recent = orders[orders["date"] > start]
+    per_id = pd.DataFrame({
+        "order_days": recent.groupby("customer_id")["date"].nunique(),
+        "amount": recent.groupby("customer_id")["amount"].sum(),
+    })
+    per_id = pd.DataFrame({
+        "p_alive": np.nan,
+        "expected_orders": per_id["order_days"] * (churn.model_horizon_days / RUN_RATE_DAYS),
+        "expected_value": (per_id["amount"] * (churn.value_horizon_days / RUN_RATE_DAYS)).clip(lower=0.0),
+    }, index=per_id.index)
+    columns = _per_customer(state.customers, per_id)
+    active = (state.customers["lifecycle"] == ACTIVE).to_numpy()
+    for column in ("expected_orders", "expected_value"):
+        columns[column] = np.where(active | np.isnan(columns[column]), columns[column], 0.0)
+    return columns
