@@ -1,0 +1,91 @@
+"""The command line of spec §5: parse the options, then run once or stay scheduled.
+
+Exit status: 0 when the run finished (problems in the data are reported, not fatal);
+1 when the run stopped (one line says why); 2 for a bad command line or config;
+3 when another run is already going.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import threading
+from datetime import date, datetime
+from pathlib import Path
+
+from pipeline import messages, runlock, runlog, summary
+from pipeline.config import Config, ConfigError, load_config
+from pipeline.messages import text
+from pipeline.runner import RunOptions, run_once
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+DEFAULT_CONFIG = PROJECT_DIR / "config.toml"
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="run.py", description="客户台账每日跟进：评级、跟进任务、流失预警、写回台账、发送邮件")
+    p.add_argument("--date", help="按这一天运行 (YYYY-MM-DD)，默认今天")
+    p.add_argument("--dry-run", action="store_true", help="只生成报表和 outbox 邮件，不改台账、不发邮件")
+    p.add_argument("--config", type=Path, default=DEFAULT_CONFIG, help="配置文件，默认 config.toml")
+    p.add_argument("--register", type=Path, help="客户台账 .xlsx，默认取 config.toml 的 [register] path")
+    p.add_argument("--output", type=Path, help="输出文件夹，默认取 config.toml 的 [output] dir")
+    p.add_argument("--resend", action="store_true", help="今天已发过的邮件也重新发送")
+    p.add_argument("--schedule", action="store_true", help="常驻运行，每天按 [schedule] time 自动运行")
+    return p.parse_args(argv)
+
+
+def main(argv: list[str] | None = None, environ: dict | None = None) -> int:
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    environ = dict(os.environ if environ is None else environ)
+    try:
+        config = load_config(args.config if args.config.exists() or args.config != DEFAULT_CONFIG else None)
+        messages.set_language(config.locale.language)
+        as_of = date.fromisoformat(args.date) if args.date else None
+    except ConfigError as e:
+        return _fail(str(e), 2)
+    except ValueError:
+        return _fail(text("cli.bad_date"), 2)
+    register = args.register or config.resolve(config.register.path)
+    output = args.output or config.resolve(config.output.dir)
+
+    def options(day: date) -> RunOptions:
+        return RunOptions(config=config, today=as_of or day, run_date=date.today(), register=register,
+                          output=output, dry_run=args.dry_run, resend=args.resend, environ=environ)
+
+    lock = runlock.acquire_run_lock(output / ".run.lock")
+    if lock is None:
+        return _fail(text("run.busy", holder=runlock.lock_holder(output / ".run.lock") or ""), 3)
+    with lock:
+        runlog.setup_logging(output / "logs", date.today(), config.schedule.keep_log_days)
+        if args.schedule:
+            return _schedule(config, output, options)
+        outcome = run_once(options(date.today()))
+        facts_path = output / outcome.day.isoformat() / "summary.json"
+        for line in summary.terminal_lines(_read_json(facts_path)):
+            print(line)
+        return 0 if outcome.ok else 1
+
+
+def _schedule(config: Config, output: Path, options) -> int:
+    from pipeline.scheduler import install_signal_handlers, run_forever
+    stop = threading.Event()
+    restore = install_signal_handlers(stop)
+    try:
+        run_forever(lambda day: run_once(options(day)), config.schedule,
+                    state_file=output / "schedule-state.json", stop=stop)
+    finally:
+        restore()
+    return 0
+
+
+def _read_json(path: Path) -> dict:
+    import json
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {"status": "failed", "error": str(path)}
+
+
+def _fail(line: str, status: int) -> int:
+    print(line, file=sys.stderr)
+    return status

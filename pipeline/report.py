@@ -1,0 +1,136 @@
+"""The dated report workbook, output/<date>/report.xlsx (spec §4).
+
+Sheets: 今日任务 (every rep's list), 客户 (every customer, normalised, with the
+computed columns), 流失预警 and 统计 (``pipeline.report_churn``), 数据问题 (every
+problem with where it is and how to fix it).  Written with xlsxwriter: a new file,
+real Excel dates, frozen header, autofilter, readable widths.
+"""
+from __future__ import annotations
+
+import math
+from datetime import date, datetime
+from pathlib import Path
+from typing import Sequence
+
+import pandas as pd
+import xlsxwriter
+
+from pipeline import schema
+from pipeline.messages import text
+from pipeline.model import Problem, State
+
+SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
+
+
+def write_report(path: Path, state: State, problems: Sequence[Problem]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with xlsxwriter.Workbook(str(path), {"constant_memory": False, "strings_to_numbers": False,
+                                         "strings_to_formulas": False, "strings_to_urls": False}) as book:
+        book.set_properties({"title": text("report.title", day=state.today.isoformat()),
+                             "created": datetime.combine(state.today, datetime.min.time())})
+        styles = _styles(book)
+        _write_table(book, styles, text("report.sheet.tasks"), *_task_table(state))
+        _write_table(book, styles, text("report.sheet.customers"), *_customer_table(state))
+        _optional_churn_sheets(book, state)
+        _write_table(book, styles, text("report.sheet.problems"), *_problem_table(problems))
+
+
+def _optional_churn_sheets(book, state: State) -> None:
+    try:
+        from pipeline import report_churn
+    except ImportError:   # churn report not built yet
+        return
+    report_churn.write_churn_sheet(book, state)
+    report_churn.write_stats_sheet(book, state)
+
+
+def _styles(book) -> dict:
+    return {"header": book.add_format({"bold": True, "bg_color": "#DDEBF7", "border": 1, "text_wrap": True,
+                                       "valign": "top"}),
+            "date": book.add_format({"num_format": "yyyy-mm-dd"}),
+            "percent": book.add_format({"num_format": "0%"}),
+            "money": book.add_format({"num_format": "#,##0.00"}),
+            "int": book.add_format({"num_format": "0"}),
+            "text": None}
+
+
+def _write_table(book, styles: dict, name: str, headers: list[str], kinds: list[str], rows: list[list]) -> None:
+    sheet = book.add_worksheet(name)
+    sheet.write_row(0, 0, headers, styles["header"])
+    for r, row in enumerate(rows, start=1):
+        for c, (value, kind) in enumerate(zip(row, kinds)):
+            _write_cell(sheet, r, c, value, styles[kind])
+    widths = [max([_width(h)] + [_width(row[c]) for row in rows[:500]]) for c, h in enumerate(headers)]
+    for c, width in enumerate(widths):
+        sheet.set_column(c, c, min(max(width + 2, 8), 60))
+    sheet.freeze_panes(1, 0)
+    sheet.autofilter(0, 0, max(len(rows), 1), max(len(headers) - 1, 0))
+
+
+def _write_cell(sheet, r: int, c: int, value, style) -> None:
+    if value is None or value == "" or (isinstance(value, float) and math.isnan(value)) or value is pd.NaT:
+        return
+    if isinstance(value, (pd.Timestamp, datetime, date)):
+        sheet.write_datetime(r, c, pd.Timestamp(value).to_pydatetime(), style)
+    elif isinstance(value, (int, float)) and not isinstance(value, bool):
+        sheet.write_number(r, c, value, style)
+    else:
+        sheet.write_string(r, c, str(value), style)
+
+
+def _width(value) -> int:
+    if isinstance(value, (pd.Timestamp, datetime, date)):
+        return 10
+    s = str(value) if value is not None else ""
+    return sum(2 if ord(ch) > 0x2E80 else 1 for ch in s[:80])
+
+
+def _task_table(state: State):
+    keys = ["rep", "rank", "kind", "customer_id", "customer_name", "contact", "phone", "grade", "key_account",
+            "due", "overdue_days", "reasons", "latest_note", "record_hint"]
+    kinds = ["text", "int", "text", "text", "text", "text", "text", "text", "text", "date", "int", "text", "text", "text"]
+    rows = []
+    for day in state.days:
+        for rank, task in enumerate(day.tasks + day.unassigned, start=1):
+            rows.append([day.rep, rank, text(f"task.kind.{task.kind}"), task.customer_id, task.customer_name,
+                         task.contact, task.phone, task.grade, text("yes") if task.key_account else "",
+                         task.due, task.overdue_days, "；".join(task.reasons + ((task.care_event,) if task.care_event else ())),
+                         task.latest_note, task.record_hint])
+    return [text(f"report.tasks.{k}") for k in keys], kinds, rows
+
+
+CUSTOMER_EXTRA_COMPUTED = (("expected_value", "money"), ("p_alive", "percent"))
+
+
+def _customer_table(state: State):
+    register, customers = state.register, state.customers
+    fields = [f for f in schema.CUSTOMERS.fields if f.name != "last_contact"]
+    headers = [register.header("customers", f.name) for f in fields]
+    columns = [f.name for f in fields]
+    kinds = ["date" if f.kind == "date" else "text" for f in fields]
+    extras = [e for e in register.layout["customers"].extras if e in customers.columns] if "customers" in register.layout else []
+    headers += extras
+    columns += extras
+    kinds += ["text"] * len(extras)
+    for f in schema.COMPUTED:
+        if f.name in customers.columns:
+            headers.append(f.header)
+            columns.append(f.name)
+            kinds.append({"date": "date", "int": "int", "percent": "percent", "money": "money"}.get(f.kind, "text"))
+    for name, kind in CUSTOMER_EXTRA_COMPUTED:
+        if name in customers.columns:
+            headers.append(text(f"report.customers.{name}"))
+            columns.append(name)
+            kinds.append(kind)
+    table = customers[columns].copy()
+    if "key_account" in table.columns:
+        table["key_account"] = table["key_account"].map(lambda v: text("yes") if v is True else text("no") if v is False else "")
+    return headers, kinds, table.astype(object).where(table.notna(), None).values.tolist()
+
+
+def _problem_table(problems: Sequence[Problem]):
+    keys = ["sheet", "row", "column", "value", "message", "fix", "severity"]
+    kinds = ["text", "int", "text", "text", "text", "text", "text"]
+    ordered = sorted(problems, key=lambda p: (SEVERITY_ORDER.get(p.severity, 3), p.sheet, p.row or 0, p.column))
+    rows = [[p.sheet, p.row, p.column, p.value, p.message, p.fix, text(f"severity.{p.severity}")] for p in ordered]
+    return [text(f"report.problems.{k}") for k in keys], kinds, rows

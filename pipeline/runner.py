@@ -1,0 +1,164 @@
+"""One nightly run, start to finish: the flow a newcomer should read first.
+
+    read the register  ->  validate  ->  rule stages  ->  report.xlsx
+                       ->  write back into the register (unless --dry-run)
+                       ->  emails (send, or the outbox)  ->  summary.json
+
+Only this module and the modules it calls at the edges (workbook, writeback, report,
+mailer, summary) touch files, the clock or the network; the stages in between are
+pure.  Whatever happens, summary.json is written, naming the step that failed.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+from pipeline import demo, emails, mailer, summary, writeback
+from pipeline.config import Config
+from pipeline.messages import text
+from pipeline.model import Problem, State
+from pipeline.progress import stage
+from pipeline.report import write_report
+from pipeline.scheduler import RunOutcome
+from pipeline.stages import run_stages
+from pipeline.validate import validate
+from pipeline.workbook import RegisterError, read_workbook
+from pipeline.workdays import WorkCalendar
+
+log = logging.getLogger("pipeline")
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    config: Config
+    today: date                 # T, the as-of date (--date)
+    run_date: date              # the real date of the run
+    register: Path
+    output: Path
+    dry_run: bool = False
+    resend: bool = False
+    environ: dict = field(default_factory=dict)   # for the mail password; never read inside stages
+
+
+def run_once(opts: RunOptions) -> RunOutcome:
+    """Run the whole pipeline once; problems in the data are reported, not fatal."""
+    facts = summary.start(opts)
+    day_dir = opts.output / opts.today.isoformat()
+    try:
+        state, problems, snap = _compute(opts, facts)
+        with stage(text("run.step.report")):
+            write_report(day_dir / "report.xlsx", state, problems)
+        facts["report"] = str(day_dir / "report.xlsx")
+        written = _write_back(opts, state, snap, facts)
+        _send_emails(opts, state, problems, facts)
+        summary.finish(facts, state, problems)
+        return RunOutcome(day=opts.today, ok=True, retry_writeback=written.retry, give_up_writeback=written.give_up)
+    except RegisterError as e:
+        summary.fail(facts, str(e))
+        return RunOutcome(day=opts.today, ok=False, reason=str(e))
+    except Exception as e:   # a bug: keep the traceback in the log, a line for the shop
+        log.exception("run failed")
+        summary.fail(facts, text("run.bug", error=f"{type(e).__name__}: {e}"))
+        return RunOutcome(day=opts.today, ok=False, reason=facts["error"])
+    finally:
+        summary.write(day_dir / "summary.json", facts)
+
+
+def _compute(opts: RunOptions, facts: dict) -> tuple[State, list[Problem], writeback.FileSnapshot]:
+    facts["step"] = "read"
+    config = opts.config
+    if not opts.register.exists() and config.register.create_demo_if_missing:
+        opts.register.parent.mkdir(parents=True, exist_ok=True)
+        demo.write_demo_register(opts.register, opts.today)
+        facts["demo_created"] = True
+    with stage(text("run.step.read")):
+        snap = writeback.snapshot(opts.register) if opts.register.exists() else None
+        sheets = read_workbook(opts.register)
+    facts["step"] = "validate"
+    with stage(text("run.step.validate")):
+        register, problems = validate(sheets, config, opts.run_date)
+    facts["step"] = "rules"
+    with stage(text("run.step.rules")):
+        state, rule_problems = run_stages(State.start(register, opts.today, opts.run_date), config)
+    facts["step"] = "report"
+    return state, problems + rule_problems, snap
+
+
+@dataclass(frozen=True)
+class WriteBack:
+    """How the scheduler can retry a write-back that a lock file refused."""
+    retry: object = None
+    give_up: object = None
+
+
+def _write_back(opts: RunOptions, state: State, snap, facts: dict) -> WriteBack:
+    facts["step"] = "writeback"
+    if opts.dry_run:
+        facts["writeback"] = {"status": "skipped", "reason": text("run.writeback.dry_run")}
+        return WriteBack()
+    columns = writeback.computed_columns(state)
+    backup_dir = opts.output / "backups"
+
+    def attempt(read_snapshot) -> writeback.WriteResult:
+        with stage(text("run.step.writeback")):
+            result = writeback.update_register(
+                opts.register, state.register.sheet_name("customers"), columns, read_snapshot=read_snapshot,
+                backup_dir=backup_dir, keep_backups=opts.config.output.keep_backups, stamp=opts.today.isoformat())
+        facts["writeback"] = {"status": result.status, "reason": result.reason, "reason_code": result.reason_code,
+                              "lock_owner": result.lock_owner, "backup": str(result.backup or "")}
+        return result
+
+    result = attempt(snap)
+    if result.reason_code != "locked":
+        return WriteBack()
+
+    def retry() -> bool:
+        # Staff edits made while the file was locked are theirs to keep: only retry when
+        # the file is exactly as this run read it; otherwise tomorrow's run will write.
+        outcome = attempt(snap)
+        return outcome.status != "refused" or outcome.reason_code not in ("locked",)
+
+    def give_up() -> None:
+        log.warning(text("run.writeback.gave_up", reason=facts["writeback"]["reason"]))
+    return WriteBack(retry=retry, give_up=give_up)
+
+
+def _send_emails(opts: RunOptions, state: State, problems: list[Problem], facts: dict) -> None:
+    facts["step"] = "emails"
+    config = opts.config
+    calendar = WorkCalendar(country=config.locale.country, weekend=config.locale.weekend)
+    working = calendar.is_working_day(opts.today) or config.mail.send_on_days_off
+    password = mailer.find_password(config.mail, opts.environ) if config.mail.host else None
+    send, why_not = _may_send(opts, working, password)
+    if why_not:
+        facts["mail_note"] = why_not
+    day_dir = opts.output / opts.today.isoformat()
+    common = dict(day=opts.today, outbox=day_dir / "outbox", ledger=opts.output / "sent-ledger.jsonl",
+                  send=send, resend=opts.resend, password=password)
+    with stage(text("run.step.emails")):
+        rep_mail = [emails.rep_email(d, state, config) for d in state.days if d.role != "主管" and d.email]
+        delivered = mailer.deliver(rep_mail, config.mail, **common)
+        failed = [{"to": d.to, "name": m.to_name, "error": d.error} for d, m in zip(delivered, rep_mail)
+                  if d.status == "failed"]
+        run_facts = {"writeback": facts.get("writeback", {}), "failed_deliveries": failed,
+                     "register": opts.register.name}
+        owner_mail = [emails.owner_email(d, state, problems, run_facts, config) for d in state.days
+                      if d.role == "主管" and d.email]
+        delivered += mailer.deliver(owner_mail, config.mail, **common)
+    facts["emails"] = [{"to": d.to, "key": d.key, "status": d.status, "error": d.error} for d in delivered]
+    facts["emails_without_address"] = [d.rep for d in state.days if not d.email]
+
+
+def _may_send(opts: RunOptions, working: bool, password: str | None) -> tuple[bool, str]:
+    mail = opts.config.mail
+    if opts.dry_run:
+        return False, text("run.mail.dry_run")
+    if not mail.host:
+        return False, text("run.mail.no_host")
+    if not working:
+        return False, text("run.mail.day_off", day=opts.today.isoformat())
+    if password is None and mail.user:
+        return False, text("run.mail.no_password", env=mail.password_env)
+    return True, ""

@@ -1,0 +1,86 @@
+"""summary.json and the one-screen summary on the terminal (spec §4).
+
+``facts`` is a plain dict the runner fills as it goes; ``write`` is called even when a
+step failed, so the file always says how far the run got and why it stopped.
+"""
+from __future__ import annotations
+
+import json
+from collections import Counter
+from datetime import date, datetime
+from pathlib import Path
+from typing import Sequence
+
+from pipeline.messages import text
+from pipeline.model import Problem, State
+
+
+def start(opts) -> dict:
+    return {"status": "running", "date": opts.today.isoformat(), "run_date": opts.run_date.isoformat(),
+            "register": str(opts.register), "dry_run": opts.dry_run, "step": "start"}
+
+
+def finish(facts: dict, state: State, problems: Sequence[Problem]) -> None:
+    register = state.register
+    usable = {k: int((~getattr(register, k)["blocked"]).sum()) for k in ("customers", "followups", "orders", "reps")}
+    facts.update({
+        "status": "ok", "step": "done",
+        "counts": {k: len(getattr(register, k)) for k in ("customers", "followups", "orders", "reps")},
+        "counts_usable": usable,
+        "problems": {"total": len(problems),
+                     "by_severity": dict(Counter(p.severity for p in problems)),
+                     "by_kind": dict(Counter(p.kind for p in problems).most_common())},
+        "tasks_per_rep": {d.rep: {"role": d.role, "tasks": len(d.tasks), "over_cap": d.over_cap,
+                                  "unassigned": len(d.unassigned)} for d in state.days},
+        "notes": state.notes,
+        "figures": state.figures,
+    })
+
+
+def fail(facts: dict, reason: str) -> None:
+    facts.update({"status": "failed", "failed_step": facts.get("step"), "error": reason})
+
+
+def write(path: Path, facts: dict) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(facts, ensure_ascii=False, indent=2, default=_plain), encoding="utf-8")
+    tmp.replace(path)
+
+
+def _plain(value):
+    if isinstance(value, (date, datetime)):
+        return value.isoformat()
+    if hasattr(value, "item"):      # numpy scalars
+        return value.item()
+    if isinstance(value, (set, tuple)):
+        return list(value)
+    return str(value)
+
+
+def terminal_lines(facts: dict) -> list[str]:
+    """What the person who started the run sees at the end: one screen, no jargon."""
+    if facts.get("status") != "ok":
+        return [text("summary.failed", step=facts.get("failed_step", ""), error=facts.get("error", ""))]
+    counts, problems = facts["counts"], facts["problems"]
+    sev = problems["by_severity"]
+    lines = [text("summary.title", date=facts["date"]),
+             text("summary.counts", **counts),
+             text("summary.problems", total=problems["total"], errors=sev.get("error", 0),
+                  warnings=sev.get("warning", 0))]
+    for rep, t in facts["tasks_per_rep"].items():
+        lines.append(text("summary.rep", rep=rep, tasks=t["tasks"], over_cap=t["over_cap"], unassigned=t["unassigned"]))
+    wb = facts.get("writeback", {})
+    lines.append(text(f"summary.writeback.{wb.get('status', 'skipped')}", reason=wb.get("reason", "")))
+    statuses = Counter(e["status"] for e in facts.get("emails", []))
+    lines.append(text("summary.emails", sent=statuses.get("sent", 0) + statuses.get("already_sent", 0),
+                      outbox=statuses.get("outbox", 0), failed=statuses.get("failed", 0)))
+    for e in facts.get("emails", []):
+        if e["status"] == "failed":
+            lines.append(text("summary.email_failed", to=e["to"], error=e["error"]))
+    if facts.get("mail_note"):
+        lines.append("  " + facts["mail_note"])
+    for year in facts.get("notes", {}).get("unknown_holiday_years", []):
+        lines.append(text("summary.unknown_year", year=year))
+    lines.append(text("summary.report", path=facts.get("report", "")))
+    return lines
