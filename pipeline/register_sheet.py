@@ -1,0 +1,333 @@
+"""Write the computed columns into the customer worksheet's XML, leaving all else alone.
+
+Works on the parsed sheet part: finds (or adds) each computed column's header in row 1,
+overwrites that column's cells row by row (inline strings, so the shared-string table
+stays untouched), keeps each cell's style unless its value needs another number format,
+widens <dimension> and a table over the range, and adds the colour rules once.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import math
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from lxml import etree
+
+from pipeline.register_colours import add_highlights
+from pipeline.register_styles import StyleBook
+from pipeline.xlsx_package import M, PackageError, column_letters, column_number, rich_text
+
+if TYPE_CHECKING:
+    from pipeline.writeback import OutColumn
+
+XML_SPACE = "{http://www.w3.org/XML/1998/namespace}space"
+_LETTERS = re.compile(r"[A-Za-z]+")
+_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+_ESCAPE_LIKE = re.compile(r"_x[0-9A-Fa-f]{4}_")
+_VALUE_TAGS = {M + "v", M + "f", M + "is"}
+
+@dataclass(frozen=True)
+class PlacedColumn:
+    column: OutColumn
+    index: int          # 1-based column number in the sheet
+    added: bool         # the header was missing and is written by this run
+
+
+def update_customer_sheet(root: etree._Element, columns: Sequence[OutColumn],
+                          shared: Callable[[set[int]], Mapping[int, str]], styles: StyleBook,
+                          date1904: bool, keep_rows: set[int]) -> list[PlacedColumn]:
+    """Write ``columns`` into the sheet; rows in ``keep_rows`` are never blanked."""
+    sheet_data = root.find(M + "sheetData")
+    if sheet_data is None:
+        raise PackageError("bad_xml", "worksheet without sheetData")
+    _number_rows_and_cells(sheet_data)
+    rows = {int(row.get("r")): row for row in sheet_data.iterchildren(M + "row")}
+    headers = _header_texts(rows.get(1), shared)
+    placed = _place(columns, headers, _last_used_column(sheet_data))
+    if any(p.added for p in placed):
+        header_row = rows.get(1) if 1 in rows else _new_row(sheet_data, 1, rows)
+        header_style = _header_style(header_row, headers)
+        for p in placed:
+            if p.added:
+                cell = _cell_at(header_row, p.index, 1, None)
+                _set_text(cell, p.column.header)
+                if header_style is not None:
+                    cell.set("s", header_style)
+    last_row = _write_values(sheet_data, rows, placed, styles, date1904, keep_rows)
+    _grow_dimension(root, max(p.index for p in placed) if placed else 0, last_row)
+    add_highlights(root, [(p.column.header, p.index) for p in placed], styles)
+    return placed
+
+
+def _number_rows_and_cells(sheet_data: etree._Element) -> None:
+    """Give every row and cell an explicit r (the schema lets writers omit them)."""
+    if not sheet_data.xpath("m:row[not(@r)] | m:row/m:c[not(@r)]", namespaces={"m": M[1:-1]}):
+        return
+    row_number = 0
+    for row in sheet_data.iterchildren(M + "row"):
+        row_number = int(row.get("r") or row_number + 1)
+        row.set("r", str(row_number))
+        column = 0
+        for cell in row.iterchildren(M + "c"):
+            column = _column_of(cell) if cell.get("r") else column + 1
+            cell.set("r", f"{column_letters(column)}{row_number}")
+
+
+def _column_of(cell: etree._Element) -> int:
+    return column_number(_LETTERS.match(cell.get("r")).group(0))
+
+
+def _cell_text(cell: etree._Element, shared: Mapping[int, str]) -> str | None:
+    kind = cell.get("t")
+    if kind == "inlineStr":
+        item = cell.find(M + "is")
+        return rich_text(item) if item is not None else None
+    value = cell.find(M + "v")
+    if value is None or value.text is None:
+        return None
+    return shared.get(int(value.text)) if kind == "s" else value.text
+
+
+def _header_texts(row: etree._Element | None, shared: Callable) -> dict[int, str]:
+    if row is None:
+        return {}
+    cells = list(row.iterchildren(M + "c"))
+    wanted = {int(c.findtext(M + "v")) for c in cells
+              if c.get("t") == "s" and (c.findtext(M + "v") or "").isdigit()}
+    strings = shared(wanted)
+    texts = {_column_of(c): _cell_text(c, strings) for c in cells}
+    return {index: text.strip() for index, text in texts.items() if text and text.strip()}
+
+
+def _last_used_column(sheet_data: etree._Element) -> int:
+    last = 0
+    for row in sheet_data.iterchildren(M + "row"):
+        for cell in reversed(row):
+            if cell.tag == M + "c" and any(child.tag in _VALUE_TAGS for child in cell):
+                last = max(last, _column_of(cell))
+                break
+    return last
+
+
+def _place(columns: Sequence[OutColumn], headers: dict[int, str],
+           last_used: int) -> list[PlacedColumn]:
+    by_name: dict[str, int] = {}
+    for index, text in sorted(headers.items()):
+        by_name.setdefault(text.casefold(), index)
+    placed, taken, next_free = [], set(), last_used
+    for column in columns:
+        names = [name.strip().casefold() for name in (column.header, *column.aliases)]
+        index = next((by_name[n] for n in names if n in by_name), None)
+        added = index is None
+        if added:
+            next_free += 1
+            index = next_free
+        if index in taken:
+            raise ValueError(f"two computed columns share column {index}: {column.header}")
+        taken.add(index)
+        placed.append(PlacedColumn(column, index, added))
+    return placed
+
+
+def _header_style(row: etree._Element, headers: dict[int, str]) -> str | None:
+    """New headers look like the rightmost existing header."""
+    if not headers:
+        return None
+    rightmost = max(headers)
+    for cell in row.iterchildren(M + "c"):
+        if _column_of(cell) == rightmost:
+            return cell.get("s")
+    return None
+
+
+def _write_values(sheet_data, rows, placed, styles, date1904, keep_rows) -> int:
+    """Overwrite the computed cells of every row; returns the last row written."""
+    if not placed:
+        return 0
+    wanted_rows = {r for p in placed for r, v in p.column.values.items()
+                   if r >= 2 and not _is_missing(v)}
+    for r in sorted(wanted_rows - rows.keys()):
+        _new_row(sheet_data, r, rows)
+    first_column = min(p.index for p in placed)
+    # A new cell looks like the one above it in its column, else the column's default.
+    style_above = _column_styles(sheet_data.getparent())
+    for r, row in sorted(rows.items()):
+        if r == 1:
+            continue
+        cells = {}
+        for cell in reversed(row):
+            if cell.tag != M + "c":
+                continue
+            column = _column_of(cell)
+            if column < first_column:
+                break
+            cells[column] = cell
+        base_style = row.get("s") if row.get("customFormat") in ("1", "true") else None
+        for p in placed:
+            value = p.column.values.get(r)
+            cell = cells.get(p.index)
+            if _is_missing(value):
+                if cell is not None and r not in keep_rows:
+                    _clear(cell)
+                continue
+            if cell is None:
+                cell = _cell_at(row, p.index, r, base_style or style_above.get(p.index))
+            _set_value(cell, p.column.kind, value, styles, date1904)
+            if cell.get("s") is not None:
+                style_above[p.index] = cell.get("s")
+    return max(wanted_rows, default=0)
+
+
+def _column_styles(root: etree._Element) -> dict[int, str]:
+    styles = {}
+    for col in root.iterfind(f"{M}cols/{M}col"):
+        if col.get("style") is not None:
+            for index in range(int(col.get("min")), min(int(col.get("max")), 16384) + 1):
+                styles[index] = col.get("style")
+    return styles
+
+
+def _new_row(sheet_data: etree._Element, r: int, rows: dict) -> etree._Element:
+    row = etree.Element(M + "row", r=str(r))
+    later = [number for number in rows if number > r]
+    if later:
+        rows[min(later)].addprevious(row)
+    else:
+        sheet_data.append(row)
+    rows[r] = row
+    return row
+
+
+def _cell_at(row: etree._Element, index: int, r: int, style: str | None) -> etree._Element:
+    """The row's cell in column ``index``, created in column order when missing."""
+    for cell in row.iterchildren(M + "c"):
+        column = _column_of(cell)
+        if column == index:
+            return cell
+        if column > index:
+            created = etree.Element(M + "c", r=f"{column_letters(index)}{r}")
+            cell.addprevious(created)
+            break
+    else:
+        created = etree.SubElement(row, M + "c", r=f"{column_letters(index)}{r}")
+        extras = [child for child in row if child.tag != M + "c"]
+        for extra in extras:     # a row's extLst must stay last
+            row.append(extra)
+    if style is not None:
+        created.set("s", style)
+    spans = row.get("spans")
+    if spans and ":" in spans:
+        head, _, high = spans.rpartition(":")
+        if high.isdigit() and int(high) < index:
+            row.set("spans", f"{head}:{index}")
+    return created
+
+
+def _clear(cell: etree._Element) -> None:
+    """Empty a computed cell but keep its style (a bare cell is dropped)."""
+    _clear_value(cell)
+    if set(cell.attrib) == {"r"} and len(cell) == 0:
+        cell.getparent().remove(cell)
+
+
+def _set_value(cell, kind: str, value, styles: StyleBook, date1904: bool) -> None:
+    _clear_value(cell)
+    current = cell.get("s")
+    style = styles.style_for(int(current) if current is not None else None, kind)
+    if style is not None and str(style) != current:
+        cell.set("s", str(style))
+    if kind == "text":
+        _set_text(cell, str(value))
+    else:
+        etree.SubElement(cell, M + "v").text = _number_text(kind, value, date1904)
+
+
+def _clear_value(cell: etree._Element) -> None:
+    for child in list(cell):
+        if child.tag in _VALUE_TAGS:
+            cell.remove(child)
+    for attribute in ("t", "cm", "vm"):
+        cell.attrib.pop(attribute, None)
+
+
+def _set_text(cell: etree._Element, text: str) -> None:
+    _clear_value(cell)
+    cell.set("t", "inlineStr")
+    node = etree.SubElement(etree.SubElement(cell, M + "is"), M + "t")
+    node.text = excel_text(text)
+    if text != text.strip() or "\n" in text:
+        node.set(XML_SPACE, "preserve")
+
+
+def excel_text(text: str) -> str:
+    """Escape what XML cannot carry the way Excel does (_xHHHH_)."""
+    text = _ESCAPE_LIKE.sub(lambda m: "_x005F" + m.group(0), text)
+    return _ILLEGAL.sub(lambda m: "_x%04X_" % ord(m.group(0)), text)
+
+
+def _number_text(kind: str, value, date1904: bool) -> str:
+    if kind == "date":
+        epoch = dt.datetime(1904, 1, 1) if date1904 else dt.datetime(1899, 12, 30)
+        moment = value if isinstance(value, dt.datetime) else dt.datetime.combine(
+            value, dt.time())
+        delta = moment.replace(tzinfo=None) - epoch
+        serial = delta.days + delta.seconds / 86400
+        return str(delta.days) if delta.seconds == 0 else repr(serial)
+    if kind == "int":
+        return str(int(value))
+    if kind in ("percent", "money"):
+        text = repr(float(value))
+        return text[:-2] if text.endswith(".0") else text
+    raise ValueError(f"unknown column kind {kind!r}")
+
+
+def _is_missing(value) -> bool:
+    if value is None:
+        return True
+    if isinstance(value, float):
+        return math.isnan(value)
+    return type(value).__name__ in ("NaTType", "NAType")
+
+
+def _grow_dimension(root: etree._Element, last_column: int, last_row: int) -> None:
+    dimension = root.find(M + "dimension")
+    if dimension is None or not last_column:
+        return
+    ref = dimension.get("ref", "A1")
+    first, _, last = ref.partition(":")
+    last = last or first
+    end_column = column_number(_LETTERS.match(last).group(0))
+    end_row = int(last[len(_LETTERS.match(last).group(0)):] or 1)
+    grown = f"{column_letters(max(end_column, last_column))}{max(end_row, last_row)}"
+    if grown != last:
+        dimension.set("ref", f"{first}:{grown}")
+
+
+def grow_table(table: etree._Element, added: list[tuple[int, str]]) -> bool:
+    """Widen a table whose header row is row 1 over headers added right after it."""
+    if table.get("headerRowCount", "1") == "0" or not added:
+        return False
+    first, _, last = table.get("ref", "").partition(":")
+    if not last or first[len(_LETTERS.match(first).group(0)):] != "1":
+        return False
+    end_letters = _LETTERS.match(last).group(0)
+    end_column = column_number(end_letters)
+    indexes = sorted(index for index, _ in added)
+    if indexes != list(range(end_column + 1, end_column + 1 + len(indexes))):
+        return False
+    new_end = column_letters(indexes[-1])
+    table.set("ref", f"{first}:{new_end}{last[len(end_letters):]}")
+    auto_filter = table.find(M + "autoFilter")
+    if auto_filter is not None and ":" in auto_filter.get("ref", ""):
+        start, _, stop = auto_filter.get("ref").partition(":")
+        stop_letters = _LETTERS.match(stop).group(0)
+        auto_filter.set("ref", f"{start}:{new_end}{stop[len(stop_letters):]}")
+    columns = table.find(M + "tableColumns")
+    next_id = max((int(c.get("id", "0")) for c in columns), default=0) + 1
+    for offset, (_, header) in enumerate(sorted(added)):
+        etree.SubElement(columns, M + "tableColumn", id=str(next_id + offset), name=header)
+    columns.set("count", str(len(columns)))
+    return True

@@ -1,0 +1,231 @@
+"""Write the computed columns back into the shared register, in place and safely.
+
+The register is the shop's most valuable file, so this never re-saves it with a
+spreadsheet library: only the customer sheet's XML part (plus appended styles and a
+widened table) is rewritten inside the .xlsx, every other part is copied as stored.
+Before anything is written it checks, in order: nobody has the file open, it did not
+change since the run read it, a dated backup exists; then it writes a new file next
+to the register, checks that every staff-entered cell reads back identical, and swaps
+it in atomically.  Any refusal leaves the register untouched and is returned, not raised.
+"""
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import shutil
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from python_calamine import CalamineWorkbook
+
+from pipeline.messages import text
+from pipeline.register_lock import FileSnapshot, find_lock, make_backup, snapshot
+from pipeline.register_sheet import PlacedColumn, grow_table, update_customer_sheet
+from pipeline.register_styles import StyleBook
+from pipeline.xlsx_package import (Package, PackageError, column_letters, locate,
+                                   serialize_xml, shared_strings, split_ref, write_package)
+
+__all__ = ["FileSnapshot", "OutColumn", "WriteResult", "snapshot", "find_lock",
+           "update_register", "build_updated", "describe"]
+
+
+@dataclass(frozen=True)
+class OutColumn:
+    """One computed column: its header, value kind and the value of each Excel row."""
+
+    header: str
+    kind: str                       # "text" | "date" | "int" | "percent" | "money"
+    values: Mapping[int, object]    # Excel row (header = 1) -> value; None/missing = empty
+    aliases: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class WriteResult:
+    status: str                     # "written" | "refused" | "unchanged"
+    reason: str                     # one line for the terminal/summary ("" when written)
+    reason_code: str                # "locked", "changed", "verify_failed", ... ("" if not refused)
+    lock_owner: str | None = None
+    backup: Path | None = None
+
+
+@dataclass(frozen=True)
+class Update:
+    """The new package bytes and where each computed column went."""
+
+    data: bytes
+    placed: list[PlacedColumn]
+    rewritten: frozenset[str]
+
+
+class Refusal(Exception):
+    def __init__(self, code: str, detail: str = "", **extra: object):
+        super().__init__(code)
+        self.code, self.detail, self.extra = code, detail, extra
+
+
+def build_updated(data: bytes, sheet_name: str, columns: Sequence[OutColumn]) -> Update:
+    """The register ``data`` with the computed columns written into ``sheet_name``."""
+    package = Package(data)
+    parts = locate(package, sheet_name)
+    if parts.styles is None:
+        raise PackageError("bad_package", "no styles part")
+    sheet = package.xml(parts.sheet)
+    styles = StyleBook(package.xml(parts.styles))
+    tables = {part: package.xml(part) for part in parts.tables}
+    placed = update_customer_sheet(
+        sheet, columns, lambda wanted: shared_strings(package, parts.shared_strings, wanted),
+        styles, parts.date1904, _totals_rows(tables.values()))
+    replaced = {parts.sheet: serialize_xml(sheet)}
+    added = [(p.index, p.column.header) for p in placed if p.added]
+    for part, table in tables.items():
+        if grow_table(table, added):
+            replaced[part] = serialize_xml(table)
+    if styles.changed:
+        replaced[parts.styles] = styles.to_bytes()
+    return Update(write_package(package, replaced), placed, frozenset(replaced))
+
+
+def _totals_rows(tables) -> set[int]:
+    """Rows of table totals: staff formulas there, never blanked."""
+    rows: set[int] = set()
+    for table in tables:
+        count = int(table.get("totalsRowCount", "0") or 0)
+        last = table.get("ref", "").partition(":")[2]
+        if count and last:
+            end = split_ref(last)[1]
+            rows.update(range(end - count + 1, end + 1))
+    return rows
+
+
+def staff_difference(old: bytes, new: bytes, sheet_name: str, update: Update) -> str | None:
+    """Where the new package differs outside what the pipeline owns, or None."""
+    old_package, new_package = Package(old), Package(new)
+    old_names = [info.filename for info in old_package.infos]
+    if old_names != [info.filename for info in new_package.infos]:
+        return "parts"
+    for before, after in zip(old_package.infos, new_package.infos):
+        if before.filename not in update.rewritten and (
+                before.CRC, before.file_size) != (after.CRC, after.file_size):
+            return before.filename
+    owned = {p.index - 1 for p in update.placed}
+    before_rows = _sheet_rows(old, sheet_name)
+    after_rows = _sheet_rows(new, sheet_name)
+    for r in range(max(len(before_rows), len(after_rows))):
+        before_row = before_rows[r] if r < len(before_rows) else []
+        after_row = after_rows[r] if r < len(after_rows) else []
+        for c in range(max(len(before_row), len(after_row))):
+            if c in owned:
+                continue
+            was = before_row[c] if c < len(before_row) else ""
+            now = after_row[c] if c < len(after_row) else ""
+            if was != now:
+                return f"{sheet_name}!{column_letters(c + 1)}{r + 1}"
+    return None
+
+
+def _sheet_rows(data: bytes, sheet_name: str) -> list[list]:
+    book = CalamineWorkbook.from_filelike(io.BytesIO(data))
+    try:
+        return book.get_sheet_by_name(sheet_name).to_python(skip_empty_area=False)
+    finally:
+        book.close()
+
+
+def update_register(path: Path, sheet_name: str, columns: Sequence[OutColumn], *,
+                    read_snapshot: FileSnapshot, backup_dir: Path, keep_backups: int,
+                    stamp: str) -> WriteResult:
+    """Update the register in place when that is safe; otherwise say why not."""
+    path = Path(path)
+    try:
+        return _update(path, sheet_name, columns, read_snapshot, Path(backup_dir),
+                       keep_backups, stamp)
+    except Refusal as refusal:
+        return _refused(refusal.code, refusal.detail, **refusal.extra)
+    except PackageError as error:
+        return _refused(error.code, error.detail)
+
+
+def _update(path, sheet_name, columns, read_snapshot, backup_dir, keep_backups, stamp):
+    if not path.is_file():
+        raise Refusal("missing", path=path)
+    _refuse_if_locked(path)
+    data = path.read_bytes()
+    stat = os.stat(path)
+    if len(data) != read_snapshot.size or \
+            hashlib.sha256(data).hexdigest() != read_snapshot.sha256:
+        raise Refusal("changed")
+    update = build_updated(data, sheet_name, columns)
+    if update.data == data:
+        return WriteResult("unchanged", "", "")
+    difference = staff_difference(data, update.data, sheet_name, update)
+    if difference:
+        raise Refusal("verify_failed", difference)
+    try:
+        backup = make_backup(data, path, backup_dir, stamp, keep_backups)
+    except OSError as error:
+        raise Refusal("backup_failed", str(error)) from None
+    temporary = path.with_name(f".{path.name}.pipeline-tmp")
+    try:
+        _write_new(temporary, update.data, path)
+        _refuse_if_locked(path)
+        now = os.stat(path)
+        if (now.st_size, now.st_mtime_ns) != (stat.st_size, stat.st_mtime_ns):
+            raise Refusal("changed")
+        try:
+            os.replace(temporary, path)
+        except OSError as error:
+            raise Refusal("replace_failed", str(error)) from None
+    finally:
+        temporary.unlink(missing_ok=True)
+    if path.read_bytes() != update.data:
+        _restore(backup, path)
+        raise Refusal("verify_failed", "read back", backup=backup)
+    return WriteResult("written", "", "", None, backup)
+
+
+def _refuse_if_locked(path: Path) -> None:
+    lock = find_lock(path)
+    if lock is not None:
+        raise Refusal("locked", lock=lock[0].name, owner=lock[1])
+
+
+def _write_new(temporary: Path, data: bytes, register: Path) -> None:
+    try:
+        with open(temporary, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        shutil.copymode(register, temporary)
+    except OSError as error:
+        raise Refusal("write_failed", str(error)) from None
+
+
+def _restore(backup: Path, path: Path) -> None:
+    """Put the backed-up original back, atomically, after a bad read-back."""
+    temporary = path.with_name(f".{path.name}.pipeline-restore")
+    shutil.copyfile(backup, temporary)
+    os.replace(temporary, path)
+
+
+def _refused(code: str, detail: str = "", *, lock: str | None = None,
+             owner: str | None = None, path: Path | None = None,
+             backup: Path | None = None) -> WriteResult:
+    if code == "locked":
+        reason = text("writeback.locked", owner=owner, lock=lock) if owner else text(
+            "writeback.locked_unknown", lock=lock)
+    elif code == "missing":
+        reason = text("writeback.missing", path=path)
+    else:
+        reason = text(f"writeback.{code}", detail=detail)
+    return WriteResult("refused", reason, code, owner, backup)
+
+
+def describe(result: WriteResult, path: Path) -> str:
+    """The terminal line for any outcome of ``update_register``."""
+    if result.status == "written":
+        return text("writeback.written", path=path, backup=result.backup)
+    if result.status == "unchanged":
+        return text("writeback.unchanged", path=path)
+    return result.reason

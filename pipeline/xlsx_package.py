@@ -1,0 +1,248 @@
+"""Read and re-pack an .xlsx package part by part, touching only the parts we rewrite.
+
+An .xlsx is a zip of XML parts.  Re-saving it with a spreadsheet library drops what
+that library does not model (x14 dropdowns, drawings, sparklines, slicers...), so the
+register writeback works on the package itself: it copies every part's stored
+(compressed) bytes and zip metadata as they are, in their order, and deflates only
+the parts it rewrote, with the metadata of the part they replace.  The output is
+therefore a pure function of the input and the new parts (byte-identical reruns).
+"""
+from __future__ import annotations
+
+import io
+import posixpath
+import re
+import struct
+import zipfile
+import zlib
+from dataclasses import dataclass
+
+from lxml import etree
+
+NS_MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+NS_DOC_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+NS_PKG_REL = "http://schemas.openxmlformats.org/package/2006/relationships"
+M = "{%s}" % NS_MAIN
+XML_DECLARATION = b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\r\n'
+
+_LOCAL_HEADER = struct.Struct("<4s2B4HL2L2H")
+_CENTRAL_HEADER = struct.Struct("<4s4B4HL2L5H2L")
+_END_RECORD = struct.Struct("<4s4H2LH")
+_DATA_DESCRIPTOR_FLAG = 0x08
+_UTF8_NAME_FLAG = 0x800
+
+
+class PackageError(Exception):
+    """The file is not an .xlsx package this module can update; ``code`` says why."""
+
+    def __init__(self, code: str, detail: str = ""):
+        super().__init__(f"{code}: {detail}")
+        self.code = code
+        self.detail = detail
+
+
+# No DTDs, no entity expansion, no network: a crafted part cannot blow up or phone home.
+# huge_tree lifts libxml2's depth/size limits that a 50,000-row sheet can hit; it is
+# safe only together with resolve_entities=False.
+_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False,
+                          dtd_validation=False, huge_tree=True, remove_comments=False)
+
+
+def parse_xml(data: bytes, part: str) -> etree._Element:
+    """Parse one part; refuse DOCTYPEs, which no genuine OOXML part has."""
+    try:
+        root = etree.fromstring(data, _PARSER)
+    except etree.XMLSyntaxError as error:
+        raise PackageError("bad_xml", f"{part}: {error}") from None
+    if root.getroottree().docinfo.doctype:
+        raise PackageError("bad_xml", f"{part}: DOCTYPE not allowed")
+    return root
+
+
+def serialize_xml(root: etree._Element) -> bytes:
+    return XML_DECLARATION + etree.tostring(root, encoding="UTF-8")
+
+
+class Package:
+    """An opened .xlsx held in memory: its members in stored order, readable by name."""
+
+    def __init__(self, data: bytes):
+        self.data = data
+        try:
+            self._zip = zipfile.ZipFile(io.BytesIO(data))
+            self.infos = self._zip.infolist()
+        except (zipfile.BadZipFile, OSError, EOFError) as error:
+            raise PackageError("not_xlsx", str(error)) from None
+        self._by_name = {info.filename: info for info in self.infos}
+        if "[Content_Types].xml" not in self._by_name:
+            raise PackageError("not_xlsx", "no [Content_Types].xml")
+
+    def has(self, name: str) -> bool:
+        return name in self._by_name
+
+    def read(self, name: str) -> bytes:
+        info = self._by_name.get(name)
+        if info is None:
+            raise PackageError("bad_package", f"missing part {name}")
+        try:
+            return self._zip.read(info)
+        except (zipfile.BadZipFile, zlib.error, NotImplementedError, RuntimeError) as error:
+            raise PackageError("bad_package", f"{name}: {error}") from None
+
+    def xml(self, name: str) -> etree._Element:
+        return parse_xml(self.read(name), name)
+
+    def stored_bytes(self, info: zipfile.ZipInfo) -> bytes:
+        """The member's data exactly as stored in the zip (still compressed)."""
+        header = self.data[info.header_offset:info.header_offset + _LOCAL_HEADER.size]
+        fields = _LOCAL_HEADER.unpack(header)
+        if fields[0] != b"PK\x03\x04":
+            raise PackageError("bad_package", f"{info.filename}: bad local header")
+        start = info.header_offset + _LOCAL_HEADER.size + fields[10] + fields[11]
+        return self.data[start:start + info.compress_size]
+
+    def relationships(self, part: str) -> dict[str, tuple[str, str]]:
+        """Relationship id -> (type, resolved target part) for ``part`` ('' = the package)."""
+        folder, name = posixpath.split(part)
+        rels_name = posixpath.join(folder, "_rels", name + ".rels")
+        if not self.has(rels_name):
+            return {}
+        result = {}
+        for rel in self.xml(rels_name).iter("{%s}Relationship" % NS_PKG_REL):
+            if rel.get("TargetMode") == "External":
+                continue
+            target = rel.get("Target", "")
+            resolved = target.lstrip("/") if target.startswith("/") else posixpath.normpath(
+                posixpath.join(folder, target))
+            result[rel.get("Id", "")] = (rel.get("Type", ""), resolved)
+        return result
+
+
+@dataclass(frozen=True)
+class WorkbookParts:
+    """Where the parts the writeback needs live in this particular package."""
+
+    workbook: str
+    sheet: str
+    styles: str | None
+    shared_strings: str | None
+    tables: tuple[str, ...]
+    date1904: bool
+
+
+def locate(package: Package, sheet_name: str) -> WorkbookParts:
+    """Resolve the named sheet's part (any sheetN.xml) and its neighbours via the rels."""
+    workbook = next((target for kind, target in package.relationships("").values()
+                     if kind.endswith("/officeDocument")), "xl/workbook.xml")
+    root = package.xml(workbook)
+    book_rels = package.relationships(workbook)
+    sheet_part = None
+    for sheet in root.iter(M + "sheet"):
+        if sheet.get("name") == sheet_name:
+            kind_target = book_rels.get(sheet.get("{%s}id" % NS_DOC_REL, ""))
+            sheet_part = kind_target[1] if kind_target else None
+    if sheet_part is None or not package.has(sheet_part):
+        raise PackageError("sheet_missing", sheet_name)
+
+    def first_of(suffix: str) -> str | None:
+        return next((t for k, t in book_rels.values() if k.endswith(suffix) and package.has(t)),
+                    None)
+
+    tables = tuple(t for k, t in package.relationships(sheet_part).values()
+                   if k.endswith("/table") and package.has(t))
+    props = root.find(M + "workbookPr")
+    date1904 = props is not None and props.get("date1904", "0") in ("1", "true")
+    return WorkbookParts(workbook, sheet_part, first_of("/styles"),
+                         first_of("/sharedStrings"), tables, date1904)
+
+
+def shared_strings(package: Package, part: str | None, wanted: set[int]) -> dict[int, str]:
+    """The texts of the wanted shared-string indexes, reading no further than needed."""
+    if not part or not wanted:
+        return {}
+    found: dict[int, str] = {}
+    last = max(wanted)
+    context = etree.iterparse(io.BytesIO(package.read(part)), events=("end",), tag=M + "si",
+                              resolve_entities=False, no_network=True, load_dtd=False,
+                              huge_tree=True)
+    for index, (_, item) in enumerate(context):
+        if index in wanted:
+            found[index] = rich_text(item)
+        item.clear()
+        if index >= last:
+            break
+    return found
+
+
+def rich_text(item: etree._Element) -> str:
+    """The visible text of an <si> or <is>: its runs' <t>, without phonetic hints."""
+    return "".join(t.text or "" for t in item.iter(M + "t")
+                   if t.getparent().tag != M + "rPh")
+
+
+_REF = re.compile(r"^\$?([A-Za-z]{1,3})\$?(\d+)$")
+
+
+def column_number(letters: str) -> int:
+    number = 0
+    for char in letters.upper():
+        number = number * 26 + ord(char) - 64
+    return number
+
+
+def column_letters(number: int) -> str:
+    letters = ""
+    while number:
+        number, rest = divmod(number - 1, 26)
+        letters = chr(65 + rest) + letters
+    return letters
+
+
+def split_ref(ref: str) -> tuple[int, int]:
+    """'AB12' -> (column 28, row 12)."""
+    match = _REF.match(ref)
+    if not match:
+        raise PackageError("bad_xml", f"bad cell reference {ref!r}")
+    return column_number(match.group(1)), int(match.group(2))
+
+
+def write_package(package: Package, replaced: dict[str, bytes]) -> bytes:
+    """The package with the given parts' contents replaced, everything else as stored."""
+    out = io.BytesIO()
+    central = []
+    for info in package.infos:
+        offset = out.tell()
+        flags = info.flag_bits & ~_DATA_DESCRIPTOR_FLAG
+        if not info.filename.isascii():
+            flags |= _UTF8_NAME_FLAG
+        name = info.filename.encode("utf-8")
+        if info.filename in replaced:
+            content = replaced[info.filename]
+            compressor = zlib.compressobj(6, zlib.DEFLATED, -15)
+            stored = compressor.compress(content) + compressor.flush()
+            method, crc, size = zipfile.ZIP_DEFLATED, zlib.crc32(content), len(content)
+        else:
+            stored = package.stored_bytes(info)
+            method, crc, size = info.compress_type, info.CRC, info.file_size
+        dos_time = (info.date_time[3] << 11) | (info.date_time[4] << 5) | (info.date_time[5] // 2)
+        dos_date = ((info.date_time[0] - 1980) << 9) | (info.date_time[1] << 5) | info.date_time[2]
+        if max(offset, len(stored), size) > 0xFFFFFFFE:
+            raise PackageError("too_large", info.filename)
+        version = max(info.extract_version, 20)
+        out.write(_LOCAL_HEADER.pack(b"PK\x03\x04", version, 0, flags, method, dos_time,
+                                     dos_date, crc, len(stored), size, len(name), 0))
+        out.write(name)
+        out.write(stored)
+        central.append(_CENTRAL_HEADER.pack(
+            b"PK\x01\x02", info.create_version, info.create_system, version, 0, flags, method,
+            dos_time, dos_date, crc, len(stored), size, len(name), 0, 0, 0,
+            info.internal_attr, info.external_attr, offset) + name)
+    start = out.tell()
+    for entry in central:
+        out.write(entry)
+    if len(central) > 0xFFFE or out.tell() > 0xFFFFFFFE:
+        raise PackageError("too_large", "package")
+    out.write(_END_RECORD.pack(b"PK\x05\x06", 0, 0, len(central), len(central),
+                               out.tell() - start, start, 0))
+    return out.getvalue()
+
