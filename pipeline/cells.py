@@ -160,7 +160,7 @@ def _read_words(raw: pd.Series, one, kind: str, empty="") -> tuple[pd.Series, pd
     cleaned = raw.map(clean_code)
     values = cleaned.map(lambda s: empty if s == "" else one(s))
     bad = pd.Series("", index=raw.index, dtype=object)
-    bad[values.isna()] = kind
+    bad[(cleaned != "") & values.isna()] = kind
     return values.where(values.notna(), empty).astype(object), bad
 
 
