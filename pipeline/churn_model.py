@@ -56,15 +56,15 @@ def apply_model(state: State, config) -> State:
     note: dict = {"fitted": False, "repeat_customers": repeat,
                   "min_repeat_customers": int(churn.model_min_repeat_customers),
                   "unit_days": UNIT_DAYS, "reason": "", "message": ""}
+    run_rate = _run_rate(state, orders, churn)
     if repeat < churn.model_min_repeat_customers:
         note.update(reason="too_few_repeat_customers",
                     message=text("churn.model.skipped_few_repeat", found=repeat,
                                  needed=churn.model_min_repeat_customers))
-        columns = _run_rate(state, orders, churn)
+        columns = run_rate
     else:
         columns = _fitted(state, summary, churn, note)
-        if columns is None:
-            columns = _run_rate(state, orders, churn)
+        columns = run_rate if columns is None else _patched(columns, run_rate, state, note)
     customers = state.customers.assign(**columns)
     return replace(state, customers=customers, notes={**state.notes, "churn_model": note})
 
@@ -88,9 +88,11 @@ def _fitted(state: State, summary: pd.DataFrame, churn, note: dict) -> dict | No
     note.update(fitted=True, bgnbd=asdict(bg),
                 horizon_days=int(churn.model_horizon_days),
                 value_horizon_days=int(churn.value_horizon_days))
-    alive = p_alive(bg, x, t_x, T)
-    orders_ahead = expected_purchases(bg, churn.model_horizon_days / UNIT_DAYS, x, t_x, T)
-    value = _value(bg, gg, x, t_x, T, monetary, churn.value_horizon_days / UNIT_DAYS)
+    # Non-finite results are expected for extreme fits and replaced in _patched.
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+        alive = p_alive(bg, x, t_x, T)
+        orders_ahead = expected_purchases(bg, churn.model_horizon_days / UNIT_DAYS, x, t_x, T)
+        value = _value(bg, gg, x, t_x, T, monetary, churn.value_horizon_days / UNIT_DAYS)
     per_id = pd.DataFrame({"p_alive": alive, "expected_orders": orders_ahead,
                            "expected_value": value}, index=summary.index)
     return _per_customer(state.customers, per_id)
@@ -104,8 +106,21 @@ def _value(bg, gg, x, t_x, T, monetary, horizon: float) -> np.ndarray:
         # fall back to the plain mean of repeat buyers' amounts for them.
         value = np.where(missing, expected_value(bg, None, x, t_x, T, monetary, horizon=horizon),
                          value)
-    # Returns can make a mean order amount negative; nobody is worth less than nothing.
-    return np.clip(np.nan_to_num(value, nan=0.0), 0.0, None)
+    return value
+
+
+def _patched(columns: dict, run_rate: dict, state: State, note: dict) -> dict:
+    """Where the model's numbers are not finite (the series behind eq. 10 can overflow
+    for extreme fits), use the run-rate estimate for that customer and count them."""
+    blocked = state.customers["blocked"].astype(bool).to_numpy()
+    broken = np.zeros(len(blocked), dtype=bool)
+    for column in ("expected_orders", "expected_value"):
+        bad = ~np.isfinite(columns[column]) & ~blocked
+        # Returns can make a mean order amount negative; nobody is worth less than nothing.
+        columns[column] = np.clip(np.where(bad, run_rate[column], columns[column]), 0.0, None)
+        broken |= bad
+    note["run_rate_customers"] = int(broken.sum())
+    return columns
 
 
 def _per_customer(customers: pd.DataFrame, per_id: pd.DataFrame) -> dict:
@@ -114,10 +129,11 @@ def _per_customer(customers: pd.DataFrame, per_id: pd.DataFrame) -> dict:
     ids = customers["customer_id"]
     blocked = customers["blocked"].astype(bool).to_numpy()
     result = {}
+    ordered = ids.isin(per_id.index).to_numpy()
     for column, no_orders in (("p_alive", np.nan), ("expected_orders", 0.0),
                               ("expected_value", 0.0)):
-        values = per_id[column].reindex(ids).astype(float).fillna(no_orders).to_numpy()
-        result[column] = np.where(blocked, np.nan, values)
+        values = per_id[column].reindex(ids).to_numpy(dtype=float)
+        result[column] = np.where(blocked, np.nan, np.where(ordered, values, no_orders))
     return result
 
 
