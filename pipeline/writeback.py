@@ -18,8 +18,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 from python_calamine import CalamineWorkbook
 
+from pipeline import schema
 from pipeline.messages import text
 from pipeline.register_lock import FileSnapshot, find_lock, make_backup, snapshot
 from pipeline.register_sheet import PlacedColumn, grow_table, update_customer_sheet
@@ -28,7 +31,8 @@ from pipeline.xlsx_package import (Package, PackageError, column_letters, locate
                                    serialize_xml, shared_strings, split_ref, write_package)
 
 __all__ = ["FileSnapshot", "OutColumn", "WriteResult", "snapshot", "find_lock",
-           "update_register", "build_updated", "describe"]
+           "update_register", "build_updated", "computed_columns", "describe"]
+_KINDS = {"date": "date", "int": "int", "percent": "percent", "money": "money"}
 
 
 @dataclass(frozen=True)
@@ -57,6 +61,40 @@ class Update:
     data: bytes
     placed: list[PlacedColumn]
     rewritten: frozenset[str]
+
+
+def computed_columns(state) -> list[OutColumn]:
+    """The pipeline-owned customer columns (schema.COMPUTED) of a finished run's State."""
+    customers = state.customers
+    layout = state.register.layout.get("customers")
+    rows = [int(r) for r in customers["row"].tolist()]
+    columns = []
+    for field in schema.COMPUTED:
+        if field.name not in customers.columns:
+            continue
+        kind = _KINDS.get(field.kind, "text")
+        values = {row: _cell_value(value, kind)
+                  for row, value in zip(rows, customers[field.name].tolist())}
+        typed = layout.headers.get(field.name) if layout else None
+        aliases = tuple(dict.fromkeys(name for name in (field.traditional, field.name, typed)
+                                      if name and name != field.header))
+        columns.append(OutColumn(field.header, kind, values, aliases))
+    return columns
+
+
+def _cell_value(value, kind: str):
+    """A frame value as the writer wants it: None for empty, date, int, float or str."""
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
+        return None
+    if kind == "date":
+        return pd.Timestamp(value).date()
+    if kind == "int":
+        return int(value)
+    if kind in ("percent", "money"):
+        return float(value)
+    if isinstance(value, (bool, np.bool_)):
+        return text("yes") if value else text("no")
+    return str(value) or None
 
 
 class Refusal(Exception):

@@ -133,3 +133,20 @@ def _splice_x14_dropdown(path: Path) -> None:
                     xml = xml.replace("</worksheet>", f"<extLst>{X14_DROPDOWN}</extLst></worksheet>")
                 data = xml.encode("utf-8")
             target.writestr(info, data)
+
+
+def computed_columns(day: int = 24):
+    """Computed columns for the rich register's four customers (rows 2-5).
+
+    ``day`` shifts the dates so a test can make a second night's values differ.
+    """
+    from pipeline.writeback import OutColumn
+    return [
+        OutColumn("等级", "text", {2: "A", 3: "D", 4: "E", 5: "C"}, ("等級", "grade")),
+        OutColumn("下次跟进", "date", {2: dt.date(2026, 11, day), 3: dt.date(2026, 12, 1),
+                                     5: dt.date(2026, 11, 23)}, ("下次跟進", "next_follow_up")),
+        OutColumn("逾期天数", "int", {2: 0, 3: 5, 4: 0, 5: 12}),
+        OutColumn("流失风险", "text", {2: "高", 5: "中"}),
+        OutColumn("档案完整度", "percent", {2: 1.0, 3: 7 / 9, 4: 0.5, 5: 2 / 9}),
+        OutColumn("欠款", "money", {3: 1234.5}),
+    ]
