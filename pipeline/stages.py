@@ -1,0 +1,41 @@
+"""The shop's method as a plain list of stages, run in order (spec §3).
+
+Each stage is ``stage(state, config) -> (state, problems)``: pure, no clock, no files.
+Later stages read the columns earlier ones added to ``state.customers``.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+from pipeline.cadence import cadence
+from pipeline.care import care_tasks
+from pipeline.config import Config
+from pipeline.customer_state import customer_state
+from pipeline.grading import grade
+from pipeline.history import history
+from pipeline.model import Problem, State
+from pipeline.rep_day import rep_days
+
+Stage = Callable[[State, Config], tuple[State, list[Problem]]]
+
+STAGES: list[Stage] = [
+    history,
+    customer_state,
+    grade,
+    cadence,
+    # --- churn (spec §3.5): churn_risk, then receivables, go here. ---------------
+    # They may read every column above; rep_days reads their ``churn_reasons``
+    # (a tuple of str per customer) when the column exists.
+    # --------------------------------------------------------------------------
+    care_tasks,
+    rep_days,
+]
+
+
+def run_stages(state: State, config: Config, stages: Sequence[Stage] = STAGES) -> tuple[State, list[Problem]]:
+    """Run ``stages`` in order; the problems of all of them, in stage order."""
+    problems: list[Problem] = []
+    for stage in stages:
+        state, found = stage(state, config)
+        problems.extend(found)
+    return state, problems
