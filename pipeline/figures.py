@@ -1,0 +1,121 @@
+"""The owner's figures (统计, spec §4): the questions the shop keeps asking, as plain values.
+
+``owner_figures`` fills ``state.figures`` with a dict of plain Python values (int,
+float, str, lists, dicts), which the report's 统计 sheet, the owner's email and
+summary.json render as they are.  Everything is over the customer rows that are not
+blocked and their orders dated on or before T, the same data the rules used.
+
+A customer counts for a rep when that rep is in the 业务员 sheet and 在职; every other
+customer (no rep, an unknown rep, a rep who left) is 未分配, as in the task lists.
+"Last year" is the key-account window (``[state] key_account_window_days``, 365),
+because the top-20% share is the same 80/20 question as the key accounts.
+"""
+from __future__ import annotations
+
+from dataclasses import replace
+from math import ceil
+
+import numpy as np
+import pandas as pd
+
+from pipeline.churn import HIGH, MEDIUM
+from pipeline.churn_model import known_orders
+from pipeline.messages import text
+from pipeline.model import Problem, State
+from pipeline.schema import GRADES
+
+LIFECYCLES = ("潜在", "现实", "流失")
+TOP_SHARE = 0.2          # "the top 20% of customers"
+TOP_RISKS = 10
+MONTHS = 12
+
+
+def owner_figures(state: State, config) -> tuple[State, list[Problem]]:
+    """The figures stage: runs after churn_risk and receivables."""
+    customers = state.customers[~state.customers["blocked"].astype(bool)]
+    orders = known_orders(state)
+    window = config.state.key_account_window_days
+    reps = rep_labels(customers, state.register.reps)
+    count = customers["order_count"].fillna(0).astype(int)
+    figures = {
+        "customers_total": len(customers),
+        "ever_bought": int((count >= 1).sum()),
+        "repeat_buyers": int((count >= 2).sum()),
+        "one_time_buyers": int((count == 1).sum()),
+        "never_contacted": int(customers["last_contact"].isna().sum()),
+        "per_grade": {g: int((customers["grade"] == g).sum()) for g in GRADES},
+        "per_state": {s: int((customers["lifecycle"] == s).sum()) for s in LIFECYCLES},
+        "per_rep": _plain_counts(reps.value_counts()),
+        "churn_per_rep": _churn_per_rep(customers, reps),
+        "revenue_by_month": revenue_by_month(orders, state.today),
+        "revenue_by_rep": _revenue_by_rep(customers, reps, orders, state.today, window),
+        "top20_share": top_share(_recent(orders, state.today, window), TOP_SHARE),
+        "receivables_total": float(customers["overdue_receivable"].fillna(0.0).sum()),
+        "receivables_customers": int((customers["overdue_receivable"].fillna(0.0) > 0).sum()),
+        "top_risks": top_risks(customers, reps),
+    }
+    return replace(state, figures=figures), []
+
+
+def rep_labels(customers: pd.DataFrame, reps: pd.DataFrame) -> pd.Series:
+    """Each customer's rep, or 未分配 when the rep is not an active row of 业务员."""
+    active = reps.loc[~reps["blocked"].astype(bool) & reps["active"].astype(bool), "name"]
+    named = customers["rep"].astype(object)
+    return named.where(named.isin(set(active)) & (named != ""), text("churn.unassigned")).astype(object)
+
+
+def _recent(orders: pd.DataFrame, today, window_days: int) -> pd.Series:
+    """Order amount per customer in (T − window, T]."""
+    start = pd.Timestamp(today) - pd.Timedelta(days=window_days)
+    return orders[orders["date"] > start].groupby("customer_id")["amount"].sum()
+
+
+def _plain_counts(counts: pd.Series) -> dict:
+    return {str(k): int(v) for k, v in sorted(counts.items(), key=lambda kv: (-kv[1], str(kv[0])))}
+
+
+def _churn_per_rep(customers: pd.DataFrame, reps: pd.Series) -> dict:
+    risk = customers["churn_risk"].astype(object)
+    return {rep: {HIGH: int(((reps == rep) & (risk == HIGH)).sum()),
+                  MEDIUM: int(((reps == rep) & (risk == MEDIUM)).sum())}
+            for rep in _plain_counts(reps.value_counts())}
+
+
+def revenue_by_month(orders: pd.DataFrame, today) -> list[tuple[str, float]]:
+    """Order amount per calendar month, the 12 months up to T's month (that one up to T)."""
+    months = pd.period_range(end=pd.Timestamp(today).to_period("M"), periods=MONTHS, freq="M")
+    totals = orders.groupby(orders["date"].dt.to_period("M"))["amount"].sum()
+    return [(str(m), float(totals.get(m, 0.0))) for m in months]
+
+
+def _revenue_by_rep(customers, reps, orders, today, window_days) -> dict:
+    per_customer = _recent(orders, today, window_days)
+    rep_of = pd.Series(reps.to_numpy(), index=customers["customer_id"].to_numpy())
+    rep_of = rep_of[~rep_of.index.duplicated()]
+    labels = rep_of.reindex(per_customer.index).fillna(text("churn.unassigned"))
+    totals = per_customer.groupby(labels.to_numpy(dtype=object)).sum()
+    return {str(k): float(v) for k, v in totals.sort_values(ascending=False).items()}
+
+
+def top_share(revenue: pd.Series, share: float) -> float:
+    """Share of the revenue of buying customers (revenue > 0) that the top ``share``
+    of them bring (at least one customer); 0.0 when nobody bought."""
+    buying = np.sort(revenue[revenue > 0].to_numpy())[::-1]
+    if buying.size == 0:
+        return 0.0
+    top = max(1, ceil(share * buying.size))
+    return float(buying[:top].sum() / buying.sum())
+
+
+def top_risks(customers: pd.DataFrame, reps: pd.Series, limit: int = TOP_RISKS) -> list[dict]:
+    """Up to ``limit`` 高/中 customers, 高 first, then by expected value (largest first)."""
+    at_risk = customers.assign(risk_rep=reps, risk_high=customers["churn_risk"] == HIGH,
+                               risk_value=customers["expected_value"].astype(float).fillna(0.0))
+    at_risk = at_risk[at_risk["churn_risk"].isin((HIGH, MEDIUM))]
+    at_risk = at_risk.sort_values(["risk_high", "risk_value", "customer_id"],
+                                  ascending=[False, False, True]).head(limit)
+    return [{"customer_id": str(r.customer_id), "name": str(r.name), "rep": str(r.risk_rep),
+             "churn_risk": str(r.churn_risk), "churn_reason": str(r.churn_reason),
+             "expected_value": float(r.risk_value),
+             "last_order": r.last_order.date().isoformat() if pd.notna(r.last_order) else ""}
+            for r in at_risk.itertuples(index=False)]
