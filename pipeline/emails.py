@@ -23,6 +23,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from pipeline import schema
 from pipeline.config import Config
 from pipeline.model import Problem, RepDay, State, Task
+from pipeline.workdays import WorkCalendar
 
 TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "templates" / "email"
 # The summary lists the first problems; the full list is in report.xlsx.
@@ -177,11 +178,10 @@ def owner_email(day: RepDay, state: State, problems: Sequence[Problem],
 
 def previous_working_day(today: date, config: Config) -> date:
     """Where "done yesterday" starts: Monday's summary counts Friday's and the weekend's work."""
+    calendar = WorkCalendar(country=config.locale.country, weekend=config.locale.weekend)
     try:
-        from pipeline.workdays import WorkCalendar
-        return WorkCalendar(country=config.locale.country,
-                            weekend=config.locale.weekend).previous_working_day(today)
-    except (ImportError, RuntimeError):   # no calendar: plain yesterday
+        return calendar.previous_working_day(today)
+    except RuntimeError:   # no working day for weeks back: count plain yesterday's
         return today - timedelta(days=1)
 
 
