@@ -10,7 +10,8 @@ import argparse
 import os
 import sys
 import threading
-from datetime import date, datetime
+from dataclasses import replace
+from datetime import date
 from pathlib import Path
 
 from pipeline import messages, runlock, runlog, summary
@@ -18,6 +19,7 @@ from pipeline.config import Config, ConfigError, load_config
 from pipeline.messages import text
 from pipeline.runner import RunOptions, run_once
 
+RUN_LOCK, SCHEDULE_LOCK = "run.lock", "schedule.lock"
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 DEFAULT_CONFIG = PROJECT_DIR / "config.toml"
 
@@ -52,30 +54,56 @@ def main(argv: list[str] | None = None, environ: dict | None = None) -> int:
         return RunOptions(config=config, today=as_of or day, run_date=date.today(), register=register,
                           output=output, dry_run=args.dry_run, resend=args.resend, environ=environ)
 
-    lock = runlock.acquire_run_lock(output / ".run.lock")
+    runlog.setup_logging(output / "logs", date.today(), config.schedule.keep_log_days)
+    if args.schedule:
+        return _schedule(config, output, options)
+    lock = runlock.acquire_run_lock(output / RUN_LOCK)
     if lock is None:
-        return _fail(text("run.busy", holder=runlock.lock_holder(output / ".run.lock") or ""), 3)
+        return _fail(runlock.busy_message(output / RUN_LOCK), 3)
     with lock:
-        runlog.setup_logging(output / "logs", date.today(), config.schedule.keep_log_days)
-        if args.schedule:
-            return _schedule(config, output, options)
         outcome = run_once(options(date.today()))
-        facts_path = output / outcome.day.isoformat() / "summary.json"
-        for line in summary.terminal_lines(_read_json(facts_path)):
-            print(line)
-        return 0 if outcome.ok else 1
+    lines = summary.terminal_lines(_read_json(output / outcome.day.isoformat() / "summary.json"))
+    print("\n".join(lines), file=sys.stdout if outcome.ok else sys.stderr)
+    return 0 if outcome.ok else 1
 
 
 def _schedule(config: Config, output: Path, options) -> int:
-    from pipeline.scheduler import install_signal_handlers, run_forever
+    """Stay running; each night's run takes the run lock, so a manual run cannot overlap it."""
+    from pipeline.scheduler import RunOutcome, install_signal_handlers, run_forever
+    schedule_lock = runlock.acquire_run_lock(output / SCHEDULE_LOCK)
+    if schedule_lock is None:
+        return _fail(runlock.busy_message(output / SCHEDULE_LOCK), 3)
+
+    def nightly(day: date) -> RunOutcome:
+        lock = runlock.acquire_run_lock(output / RUN_LOCK)
+        if lock is None:
+            return RunOutcome(day=day, ok=False, reason=runlock.busy_message(output / RUN_LOCK))
+        with lock:
+            outcome = run_once(options(day))
+        if outcome.retry_writeback is None:
+            return outcome
+        return replace(outcome, retry_writeback=_under_lock(output, outcome.retry_writeback))
+
     stop = threading.Event()
     restore = install_signal_handlers(stop)
     try:
-        run_forever(lambda day: run_once(options(day)), config.schedule,
-                    state_file=output / "schedule-state.json", stop=stop)
+        with schedule_lock:
+            run_forever(nightly, config.schedule, state_file=output / "schedule-state.json", stop=stop)
+    except KeyboardInterrupt:
+        return 130
     finally:
         restore()
     return 0
+
+
+def _under_lock(output: Path, retry):
+    def locked_retry() -> bool:
+        lock = runlock.acquire_run_lock(output / RUN_LOCK)
+        if lock is None:
+            return False
+        with lock:
+            return retry()
+    return locked_retry
 
 
 def _read_json(path: Path) -> dict:
