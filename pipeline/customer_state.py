@@ -66,5 +66,6 @@ def key_accounts(customers: pd.DataFrame, share: float) -> pd.Series:
 
 
 def completeness(customers: pd.DataFrame) -> pd.Series:
-    filled = sum((text_column(customers[name]) != "").astype(int) for name in schema.PROFILE_FIELDS)
+    filled = sum((text_column(customers[name]).str.strip() != "").astype(int)
+                 for name in schema.PROFILE_FIELDS)
     return filled / len(schema.PROFILE_FIELDS)

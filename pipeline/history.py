@@ -36,17 +36,22 @@ def history(state: State, config: Config) -> tuple[State, list[Problem]]:
     today = pd.Timestamp(state.today)
     customers = state.customers
     ids = text_column(customers["customer_id"]).where(~customers["blocked"].astype(bool))
-    orders = usable_rows(state.register.orders, today)
-    followups = usable_rows(state.register.followups, today)
+    # Logs are grouped by a whole-number code per customer: hashing each log's ids once
+    # is much cheaper than grouping 500,000 rows by text again and again.
+    catalog = pd.Index(ids.dropna().unique())
+    codes = pd.Series(catalog.get_indexer(ids), index=customers.index)
+    orders = usable_rows(state.register.orders, today, catalog, ["amount"])
+    followups = usable_rows(state.register.followups, today, catalog,
+                            ["content", "need", "expected_close", "satisfaction", "next_follow_up"])
 
     per_order = order_facts(orders, today, config.state.key_account_window_days)
     per_followup = followup_facts(followups)
-    facts = {name: lookup(ids, column) for name, column in {**per_order, **per_followup}.items()}
+    facts = {name: lookup(codes, column) for name, column in {**per_order, **per_followup}.items()}
 
     own_need = text_column(customers["need"])
     own_contact = customers["last_contact"].where(customers["last_contact"] <= today)
     contacts = pd.concat([facts["last_followup"], facts["last_order"], own_contact], axis=1)
-    known = ids.notna()
+    known = codes >= 0
     added = {
         "order_count": facts["order_count"].fillna(0).astype(int),
         "first_order": as_dates(facts["first_order"]),
@@ -66,47 +71,54 @@ def history(state: State, config: Config) -> tuple[State, list[Problem]]:
 
 
 def text_column(series: pd.Series) -> pd.Series:
-    """Text as plain str with "" for empty, whatever dtype the frame came with."""
-    return series.fillna("").astype(str).str.strip().astype(object)
+    """Text as plain str with "" for empty, whatever dtype the frame came with.
+
+    Not stripped: the validator already trims cells, and stripping 500,000 log rows
+    costs more than the rest of the stage.
+    """
+    return series.fillna("").astype(str).astype(object)
 
 
-def lookup(ids: pd.Series, per_customer: pd.Series) -> pd.Series:
-    """``per_customer`` (indexed by customer id) read for each of ``ids``, on ids' index.
+def lookup(codes: pd.Series, per_customer: pd.Series) -> pd.Series:
+    """``per_customer`` (indexed by customer code) read for each of ``codes``, on their index.
 
     Not ``Series.map``: pandas 3 fails mapping through an empty datetime Series.
     """
-    found = per_customer.reindex(ids.to_numpy())
-    return pd.Series(found.array, index=ids.index, name=per_customer.name)
+    found = per_customer.reindex(codes.to_numpy())
+    return pd.Series(found.array, index=codes.index, name=per_customer.name)
 
 
 def as_dates(series: pd.Series) -> pd.Series:
     return pd.to_datetime(series).astype("datetime64[ns]")
 
 
-def usable_rows(frame: pd.DataFrame, today: pd.Timestamp) -> pd.DataFrame:
-    """Log rows the rules read: not blocked, naming a customer, dated on or before T."""
-    ids = text_column(frame["customer_id"])
-    keep = ~frame["blocked"].astype(bool) & frame["date"].notna() & (frame["date"] <= today) & (ids != "")
-    return frame.assign(customer_id=ids).loc[keep]
+def usable_rows(frame: pd.DataFrame, today: pd.Timestamp, catalog: pd.Index,
+                columns: list[str]) -> pd.DataFrame:
+    """Log rows the rules read: not blocked, dated on or before T, naming a customer of
+    ``catalog``; ``customer`` is the customer's position in ``catalog``.  Only
+    ``columns`` (and customer, date, row) are kept, the rest is not copied around."""
+    code = catalog.get_indexer(text_column(frame["customer_id"]))
+    keep = ~frame["blocked"].astype(bool) & frame["date"].notna() & (frame["date"] <= today) & (code >= 0)
+    return frame[["row", "date", *columns]].assign(customer=code).loc[keep]
 
 
 def order_facts(orders: pd.DataFrame, today: pd.Timestamp, window_days: int) -> dict[str, pd.Series]:
-    """Per-customer order facts, each a Series indexed by customer id."""
-    days = orders.groupby(["customer_id", "date"], sort=True)["amount"].sum().reset_index()
-    by_customer = days.groupby("customer_id")
+    """Per-customer order facts, each a Series indexed by customer code."""
+    days = orders.groupby(["customer", "date"], sort=True)["amount"].sum().reset_index()
+    by_customer = days.groupby("customer")
     gaps = by_customer["date"].diff().dt.days
     recent = orders.loc[orders["date"] > today - pd.Timedelta(days=window_days)]
     return {
         "order_count": by_customer.size(),
         "first_order": by_customer["date"].min(),
         "last_order": by_customer["date"].max(),
-        "order_gaps_median": gaps.groupby(days["customer_id"]).median(),
-        "revenue_window": recent.groupby("customer_id")["amount"].sum(),
+        "order_gaps_median": gaps.groupby(days["customer"]).median(),
+        "revenue_window": recent.groupby("customer")["amount"].sum(),
     }
 
 
 def followup_facts(followups: pd.DataFrame) -> dict[str, pd.Series]:
-    """Per-customer follow-up facts, each a Series indexed by customer id."""
+    """Per-customer follow-up facts, each a Series indexed by customer code."""
     ordered = followups.sort_values(["date", "row"], kind="stable")
     latest = latest_row(ordered)
     need = text_column(ordered["need"])
@@ -121,9 +133,9 @@ def followup_facts(followups: pd.DataFrame) -> dict[str, pd.Series]:
 
 
 def latest_row(ordered: pd.DataFrame) -> pd.DataFrame:
-    """Each customer's last row of an already (date, row)-ordered frame, by customer id.
+    """Each customer's last row of an already (date, row)-ordered frame, by customer code.
 
     Not ``groupby().last()``: that skips empty cells column by column, and the latest
     row's own empty 下次跟进 must stay empty.
     """
-    return ordered.drop_duplicates("customer_id", keep="last").set_index("customer_id")
+    return ordered.drop_duplicates("customer", keep="last").set_index("customer")
