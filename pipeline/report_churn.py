@@ -6,6 +6,9 @@ shows the owner's figures (``state.figures``) as small tables, each with a nativ
 Excel chart beside it where a picture helps (orders by month, customers per grade
 and per state, churn risks per rep).  Sheet names and headers come from the message
 file, so the report follows the configured language.
+
+Both sheets stay (nearly) empty when the churn stages have not run on ``state`` (no
+churn_risk column, no figures): the report of a partial pipeline still opens.
 """
 from __future__ import annotations
 
@@ -56,6 +59,8 @@ def write_churn_sheet(workbook, state: State):
         sheet.write_string(0, col, text(f"churn.col.{key}"), f["header"])
         sheet.set_column(col, col, width)
     sheet.freeze_panes(1, 0)
+    if "churn_risk" not in state.customers.columns:
+        return sheet
     rows = at_risk(state)
     if rows.empty:
         sheet.write_string(1, 0, text("churn.risks.none"))
@@ -88,6 +93,8 @@ def write_stats_sheet(workbook, state: State):
     sheet.set_column(0, 0, 34)
     sheet.set_column(1, 2, 14)
     sheet.write_string(0, 0, text("churn.stats.title", date=state.today.isoformat()), f["title"])
+    if not figures:
+        return sheet
     row = _key_numbers(sheet, 2, figures, f)
     sections = (
         ("month_title", ("month", "amount"), figures["revenue_by_month"], "column", f["money"]),

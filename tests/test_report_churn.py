@@ -130,3 +130,11 @@ def test_stats_sheet_has_native_charts(report):
     assert len(referenced) == 4 and referenced == charts
     tags = [{el.tag.split("}")[1] for el in k.iter()} for k in kinds]
     assert sum("barChart" in t for t in tags) == 3 and sum("pieChart" in t for t in tags) == 1
+
+
+def test_sheets_of_a_state_the_churn_stages_did_not_see(tmp_path):
+    state = make_state([{"customer_id": "C1"}], [])
+    path = write(tmp_path / "r.xlsx", state)
+    book = openpyxl.load_workbook(path)
+    assert book.sheetnames == ["流失预警", "统计"]
+    assert book["流失预警"].max_row == 1 and book["统计"]["A1"].value == "客户统计（截至2026-11-23）"
