@@ -11,6 +11,7 @@ explicitly.
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -30,6 +31,7 @@ TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "templates" / "email"
 PROBLEMS_SHOWN = 15
 RISKS_SHOWN = 10
 MONTHS_SHOWN = 6
+WRITEBACK_DONE = ("written", "unchanged")   # pipeline.writeback's statuses that need no word
 # Fields a rep fills in 跟进记录 after a contact, in the order the how-to names them.
 RECORD_FIELDS = ("date", "customer_id", "rep", "method", "content",
                  "need", "expected_close", "satisfaction", "next_follow_up")
@@ -128,6 +130,12 @@ def _sections(tasks: Sequence[Task]) -> list[dict]:
     return sections
 
 
+def common_hint(tasks: Sequence[Task]) -> str:
+    """A "what to record" shared by several tasks: said once above the list, not on each card."""
+    hints = Counter(t.record_hint for t in tasks if t.record_hint).most_common(1)
+    return hints[0][0] if hints and hints[0][1] >= 2 else ""
+
+
 def task_counts(tasks: Sequence[Task], today: date) -> dict:
     follow = [t for t in tasks if t.kind == "follow_up"]
     return {"customers": len({t.customer_id for t in tasks}),
@@ -146,6 +154,7 @@ def rep_email(day: RepDay, state: State, config: Config) -> Email:
         "rep": day.rep, "today": state.today, "weekday": state.today.isoweekday(),
         "sections": _sections(day.tasks), "counts": task_counts(day.tasks, state.today),
         "over_cap": day.over_cap, "record": record_howto(state),
+        "common_hint": common_hint(day.tasks),
     }
     return _email("rep", day, state.today, context, config)
 
@@ -161,11 +170,13 @@ def owner_email(day: RepDay, state: State, problems: Sequence[Problem],
         "totals": RepCounts("", *(sum(getattr(r, f) for r in rows) for f in
                                   ("due", "overdue", "done_yesterday", "risk_high", "risk_medium"))),
         "own_sections": _sections(day.tasks), "own_over_cap": day.over_cap,
+        "own_hint": common_hint(day.tasks),
         "unassigned_sections": _sections(day.unassigned),
+        "unassigned_hint": common_hint(day.unassigned),
         "unassigned_customers": _unassigned_total(state),
         "problems": _problem_view(problems),
         "failed": list(run_facts.get("failed_deliveries", ())),
-        "writeback": dict(run_facts.get("writeback") or {}),
+        "writeback_note": writeback_note(run_facts.get("writeback") or {}),
         "register": str(run_facts.get("register", "")),
         "figures": figures,
         "months": list(figures.get("revenue_by_month", ()))[-MONTHS_SHOWN:],
@@ -174,6 +185,13 @@ def owner_email(day: RepDay, state: State, problems: Sequence[Problem],
     }
     context["max_month"] = max((float(v) for _, v in context["months"]), default=0.0)
     return _email("owner", day, state.today, context, config)
+
+
+def writeback_note(writeback: Mapping) -> str:
+    """Why the register was not updated, "" when it was (or needed nothing)."""
+    if not writeback or writeback.get("status") in WRITEBACK_DONE:
+        return ""
+    return str(writeback.get("reason") or writeback.get("status"))
 
 
 def previous_working_day(today: date, config: Config) -> date:

@@ -90,7 +90,6 @@ def build_state(names: dict[str, str] | None = None, figures: dict | None = None
                unassigned=tuple(map(renamed, (task("C007", rep="", owner_rep="赵六"),
                                               task("C008", rep=""))))),
     )
-    state = State.start(register, TODAY)
     return State(register=register, today=TODAY, run_date=TODAY, customers=customers,
                  days=days, figures=figures or {})
 

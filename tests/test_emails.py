@@ -12,7 +12,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from pipeline.config import Config, LocaleConfig
-from pipeline.emails import RepCounts, _environment, owner_email, phone_numbers, rep_counts, rep_email
+from pipeline.emails import (RepCounts, _environment, owner_email, phone_numbers, rep_counts, rep_email,
+                             writeback_note)
 from pipeline.model import RepDay
 from tests.mail_fixtures import FIGURES, PROBLEMS, TODAY, build_state, task
 
@@ -51,6 +52,10 @@ def test_rep_email_subject_counts_and_order():
     order = [email.text.index(s) for s in ("1. 宏达汽修厂", "2. 顺风车队", "3. 老李轮胎店", "4. 顺风车队")]
     assert order == sorted(order)
     assert "生日（农历十月初五） · 11月25日" in email.text
+    # A hint shared by several tasks is said once; a task's own hint stays on its card.
+    assert email.text.count("记下对方要的品牌和数量") == 1
+    assert email.html.count("记下对方要的品牌和数量") == 1
+    assert "联系后记录：发了祝福就记一笔" in email.text
 
 
 def test_rep_email_is_for_a_phone():
@@ -155,3 +160,14 @@ def test_english_is_selectable():
 ])
 def test_phone_numbers(cell, numbers):
     assert phone_numbers(cell) == numbers
+
+
+@pytest.mark.parametrize("writeback, note", [
+    ({}, ""),
+    ({"status": "written", "reason": ""}, ""),
+    ({"status": "unchanged", "reason": ""}, ""),
+    ({"status": "refused", "reason": "台账正被王强打开"}, "台账正被王强打开"),
+    ({"status": "skipped", "reason": ""}, "skipped"),
+])
+def test_writeback_note(writeback, note):
+    assert writeback_note(writeback) == note
