@@ -30,8 +30,8 @@ def care_tasks(state: State, config: Config) -> tuple[State, list[Problem]]:
     first = first_care_day(calendar, state.today)
     last = state.today + timedelta(days=config.care.days_ahead)
     customers = with_assignment(state)
-    cared = customers.loc[~customers["blocked"].astype(bool)
-                          & (customers["grade"].isin(config.care.grades) | customers["key_account"].astype(bool))]
+    wanted = customers["grade"].isin(config.care.grades) | customers["key_account"].astype(bool)
+    cared = customers.loc[~customers["blocked"].astype(bool) & wanted]
     events = pd.concat([birthday_events(cared, first, last), festival_events(cared, config, first, last)])
     tasks = care_task_lines(state, cared, events)
     years = sorted({first.year, state.today.year})

@@ -35,7 +35,8 @@ from pipeline.model import Problem, State
 def history(state: State, config: Config) -> tuple[State, list[Problem]]:
     today = pd.Timestamp(state.today)
     customers = state.customers
-    ids = text_column(customers["customer_id"]).where(~customers["blocked"].astype(bool))
+    ids = text_column(customers["customer_id"])
+    ids = ids.where(~customers["blocked"].astype(bool) & (ids != ""))
     # Logs are grouped by a whole-number code per customer: hashing each log's ids once
     # is much cheaper than grouping 500,000 rows by text again and again.
     catalog = pd.Index(ids.dropna().unique())

@@ -103,7 +103,8 @@ def make_tasks(state: State, frame: pd.DataFrame, kind: str, due: pd.Series | No
     n = len(frame)
     due = frame["next_follow_up"] if due is None else due
     overdue = frame["overdue_days"] if kind != "care" else pd.Series(0, index=frame.index)
-    churn = frame["churn_reasons"] if "churn_reasons" in frame.columns else pd.Series([()] * n, index=frame.index)
+    no_churn = pd.Series([()] * n, index=frame.index)
+    churn = frame["churn_reasons"] if "churn_reasons" in frame.columns else no_churn
     columns = [frame[c].tolist() for c in TASK_COLUMNS]
     extras = [due.tolist(), overdue.tolist(), churn.tolist(),
               [""] * n if lead is None else lead.tolist(), [""] * n if events is None else events.tolist()]

@@ -1,5 +1,5 @@
 """Care tasks (pipeline/care.py): spec §3.6, with the real lunar calendar and holidays."""
-from datetime import date, timedelta
+from datetime import date
 
 import pytest
 
@@ -21,8 +21,8 @@ def run(customers, today, config=NO_FESTIVALS, orders=()):
 def person(cid="C1", birthday="", grade="B", **fields):
     # Contacted today, so no follow-up task: only care tasks are listed.
     return {"customer_id": cid, "name": f"客户{cid}", "rep": "张三", "grade_override": grade,
-            "birthday": birthday, "birthday_parsed": parse_birthday(birthday), "last_contact": fields.pop("today"),
-            **fields}
+            "birthday": birthday, "birthday_parsed": parse_birthday(birthday),
+            "last_contact": fields.pop("today"), **fields}
 
 
 def care(state):
@@ -82,7 +82,7 @@ def test_a_weekend_birthday_is_listed_on_monday_even_with_no_days_ahead():
     monday = date(2026, 11, 23)
     state = run([person(birthday="1980-11-22", today=monday)], monday, config)
     assert care(state) == [("C1", date(2026, 11, 22), "生日（1980年11月22日）")]
-    assert run([person(birthday="11月25日", today=monday)], monday, config) .tasks == ()
+    assert run([person(birthday="11月25日", today=monday)], monday, config).tasks == ()
 
 
 @pytest.mark.parametrize("grade, revenue, listed", [
