@@ -87,7 +87,9 @@ def _round(value: float) -> int:
 
 
 def _money(amount: float) -> str:
-    return text("churn.money", amount=f"{amount:,.0f}")
+    # Returns can make a window's total negative: "-¥200", as accountants write it.
+    sign = "-" if round(amount) < 0 else ""
+    return sign + text("churn.money", amount=f"{abs(amount):,.0f}")
 
 
 def _rhythm(c: pd.DataFrame, churn, today: pd.Timestamp, *, capped: bool):
@@ -114,9 +116,14 @@ def _spend(c: pd.DataFrame, orders: pd.DataFrame, churn, today: pd.Timestamp):
     recent = _per_customer(c, orders[recent_rows])
     earlier = _per_customer(c, orders[earlier_rows])
     fired = (earlier >= churn.spend_min_amount) & (recent < churn.spend_drop_ratio * earlier)
-    return fired.astype(int), (lambda i: text(
-        "churn.reason.spend", window=churn.spend_window_days, recent=_money(recent[i]),
-        earlier=_money(earlier[i]), drop=_round(100.0 * (1.0 - recent[i] / earlier[i]))))
+    return fired.astype(int), (lambda i: _spend_reason(churn.spend_window_days, recent[i], earlier[i]))
+
+
+def _spend_reason(window: int, recent: float, earlier: float) -> str:
+    if recent == 0:
+        return text("churn.reason.spend_none", window=window, earlier=_money(earlier))
+    return text("churn.reason.spend", window=window, recent=_money(recent), earlier=_money(earlier),
+                drop=_round(100.0 * (1.0 - recent / earlier)))
 
 
 def _per_customer(c: pd.DataFrame, orders: pd.DataFrame) -> np.ndarray:

@@ -121,7 +121,8 @@ def spend_orders(earlier: float, recent: float) -> list[dict]:
     (5000, 2500, ""),          # exactly half: not under half
     (5000, 2499, "近90天进货¥2,499，比之前90天的¥5,000少了50%"),
     (999, 0, ""),              # the earlier 90 days under ¥1,000
-    (1000, 0, "近90天进货¥0，比之前90天的¥1,000少了100%"),
+    (1000, 0, "近90天没有进货，之前90天进货¥1,000"),
+    (1000, -200, "近90天进货-¥200，比之前90天的¥1,000少了120%"),   # a return
 ])
 def test_spend_falling(earlier, recent, reason):
     row = one([{"customer_id": "C1"}], spend_orders(earlier, recent))
