@@ -41,7 +41,7 @@ PROBLEMS = {
 def grade(state: State, config: Config) -> tuple[State, list[Problem]]:
     customers = state.customers
     today = pd.Timestamp(state.today)
-    basis, close = grade_basis(customers, today)
+    basis, close = grade_basis(customers)
     days = (close - today).dt.days
     # A repeat buyer past their usual order day is due now; a stated date long past is stale.
     basis = basis.mask((basis == "clear") & (days < -config.grading.past_due_grace_days), "clear_stale")
@@ -51,7 +51,7 @@ def grade(state: State, config: Config) -> tuple[State, list[Problem]]:
     return replace(state, customers=customers, notes=notes), grade_problems(state, customers, today)
 
 
-def grade_basis(customers: pd.DataFrame, today: pd.Timestamp) -> tuple[pd.Series, pd.Series]:
+def grade_basis(customers: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
     """Which rule grades each customer, and the expected close it reads."""
     override = text_column(customers["grade_override"]).str.upper()
     need = text_column(customers["current_need"])
