@@ -136,7 +136,7 @@ def common_hint(tasks: Sequence[Task]) -> str:
     return hints[0][0] if hints and hints[0][1] >= 2 else ""
 
 
-def task_counts(tasks: Sequence[Task], today: date) -> dict:
+def task_counts(tasks: Sequence[Task]) -> dict:
     follow = [t for t in tasks if t.kind == "follow_up"]
     return {"customers": len({t.customer_id for t in tasks}),
             "overdue": sum(t.overdue_days > 0 for t in follow),
@@ -152,7 +152,7 @@ def rep_email(day: RepDay, state: State, config: Config) -> Email:
         raise ValueError(f"{day.rep}'s list holds other reps' customers: {strangers}")
     context = {
         "rep": day.rep, "today": state.today, "weekday": state.today.isoweekday(),
-        "sections": _sections(day.tasks), "counts": task_counts(day.tasks, state.today),
+        "sections": _sections(day.tasks), "counts": task_counts(day.tasks),
         "over_cap": day.over_cap, "record": record_howto(state),
         "common_hint": common_hint(day.tasks),
     }
