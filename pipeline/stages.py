@@ -9,11 +9,14 @@ from collections.abc import Callable, Sequence
 
 from pipeline.cadence import cadence
 from pipeline.care import care_tasks
+from pipeline.churn import churn_risk
 from pipeline.config import Config
 from pipeline.customer_state import customer_state
+from pipeline.figures import owner_figures
 from pipeline.grading import grade
 from pipeline.history import history
 from pipeline.model import Problem, State
+from pipeline.receivables import receivables
 from pipeline.rep_day import rep_days
 
 Stage = Callable[[State, Config], tuple[State, list[Problem]]]
@@ -23,12 +26,11 @@ STAGES: list[Stage] = [
     customer_state,
     grade,
     cadence,
-    # --- churn (spec §3.5): churn_risk, then receivables, go here. ---------------
-    # They may read every column above; rep_days reads their ``churn_reasons``
-    # (a tuple of str per customer) when the column exists.
-    # --------------------------------------------------------------------------
+    churn_risk,       # spec §3.5; rep_days puts its churn_reasons in the task lines
+    receivables,
     care_tasks,
     rep_days,
+    owner_figures,    # spec §4 统计, from everything above
 ]
 
 
