@@ -19,7 +19,7 @@ from datetime import date
 import numpy as np
 import pandas as pd
 from scipy.optimize import minimize
-from scipy.special import betaln, expit, gammaln, hyp2f1
+from scipy.special import betaln, digamma, expit, gammaln, hyp2f1
 
 # Log-parameters are kept inside this box so that a run-away optimiser step cannot
 # overflow exp(); real fits sit far inside it (times are rescaled to O(1) first).
@@ -105,22 +105,49 @@ def _check_history(x: np.ndarray, t_x: np.ndarray, T: np.ndarray) -> None:
         raise ValueError("t_x must be 0 for a customer without repeat purchases")
 
 
-def _log_likelihood(log_params: np.ndarray, x, t_x, T, weight) -> float:
+def _log_likelihood(log_params: np.ndarray, x, t_x, T, weight) -> tuple[float, np.ndarray]:
     """Sum of individual log-likelihoods L = A1·A2·(A3 + δ(x>0)·A4) of the paper's
-    section 3, rearranged in log space.
+    section 3, rearranged in log space, and its gradient in the log-parameters.
 
     Factoring out (α + t_x)^-(r+x) (Fader & Hardie 2013, note 027 on the "#NUM!"
-    error) leaves a sum of two terms, the second only for x > 0, whose log is taken
-    with logaddexp so that no power of (α + T) ever overflows.
+    error) leaves a sum of two terms, "still active" and "dropped out after the last
+    purchase" (the latter only for x > 0), whose log is taken with logaddexp so that
+    no power of (α + T) ever overflows.  The analytic gradient saves the optimiser
+    four likelihood evaluations per step against finite differences.
     """
     r, alpha, a, b = np.exp(log_params)
     repeat = x > 0
-    common = (gammaln(r + x) - gammaln(r) + r * np.log(alpha)
-              + betaln(a, b + x) - betaln(a, b) - (r + x) * np.log(alpha + t_x))
-    still_alive = -(r + x) * (np.log(alpha + T) - np.log(alpha + t_x))
+    log_ratio = np.log(alpha + T) - np.log(alpha + t_x)
+    still_active = -(r + x) * log_ratio
     dropped_out = np.full_like(x, -np.inf)
     dropped_out[repeat] = np.log(a) - np.log(b + x[repeat] - 1.0)
-    return float(np.dot(weight, common + np.logaddexp(still_alive, dropped_out)))
+    total = (r * np.log(alpha) - (r + x) * np.log(alpha + t_x)
+             + np.logaddexp(still_active, dropped_out))
+    # posterior weight of "dropped out"; the two terms' derivatives mix by it
+    w_dropped = np.zeros_like(x)
+    w_dropped[repeat] = expit(dropped_out[repeat] - still_active[repeat])
+    w_active = 1.0 - w_dropped
+    d_r = np.log(alpha) - np.log(alpha + t_x) - w_active * log_ratio
+    d_alpha = (r / alpha - (r + x) / (alpha + t_x)
+               - w_active * (r + x) * (1.0 / (alpha + T) - 1.0 / (alpha + t_x)))
+    d_a = w_dropped / a
+    d_b = -w_dropped / np.where(repeat, b + x - 1.0, 1.0)
+    value = weight @ total + _count_terms(r, a, b, x, weight, d_r, d_a, d_b)
+    gradient = np.array([weight @ d_r, weight @ d_alpha, weight @ d_a, weight @ d_b])
+    return float(value), gradient * np.array([r, alpha, a, b])
+
+
+def _count_terms(r, a, b, x, weight, d_r, d_a, d_b) -> float:
+    """The terms that depend on x alone (A1's and A2's gamma functions), summed over
+    the few distinct counts instead of every customer; their derivatives are added
+    into d_r, d_a, d_b in place."""
+    counts, index = np.unique(x, return_inverse=True)
+    count_weight = np.bincount(index, weights=weight)
+    value = count_weight @ (gammaln(r + counts) - gammaln(r) + betaln(a, b + counts) - betaln(a, b))
+    d_r += (digamma(r + counts) - digamma(r))[index]
+    d_a += (digamma(a + b) - digamma(a + b + counts))[index]
+    d_b += (digamma(b + counts) - digamma(a + b + counts) - digamma(b) + digamma(a + b))[index]
+    return float(value)
 
 
 def _start(x, T, weight) -> np.ndarray:
@@ -149,9 +176,10 @@ def fit_bgnbd(x, t_x, T) -> BgNbdParams:
     n = float(weight.sum())
 
     def objective(log_params):
-        return -_log_likelihood(log_params, ux, ut_x, uT, weight) / n
+        value, gradient = _log_likelihood(log_params, ux, ut_x, uT, weight)
+        return -value / n, -gradient / n
 
-    result = minimize(objective, _start(ux, uT, weight), method="L-BFGS-B",
+    result = minimize(objective, _start(ux, uT, weight), method="L-BFGS-B", jac=True,
                       bounds=[(-_LOG_BOUND, _LOG_BOUND)] * 4,
                       options={"ftol": 1e-13, "gtol": 1e-9, "maxiter": 2000})
     if not np.isfinite(result.fun):
