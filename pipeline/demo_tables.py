@@ -197,9 +197,20 @@ def _notes() -> tuple[tuple[str, ...], ...]:
                  for _, _, templates in W.FOLLOW_UP_NOTES)
 
 
+def _contents(methods: list[int], picks: list[float], satisfaction: list[int]) -> list[str]:
+    """The rep's note: an unhappy customer's (满意度 1–2) is a complaint."""
+    notes, complaints = _notes(), _complaints()
+    return [complaints[int(x * len(complaints))] if 0 < s <= 2 else notes[m][int(x * len(notes[m]))]
+            for m, x, s in zip(methods, picks, satisfaction)]
+
+
+@cache
+def _complaints() -> tuple[str, ...]:
+    return tuple(t.format(part=part) for t in W.COMPLAINT_NOTES for part in W.PARTS)
+
+
 def followup_table(f: dict, p: dict, ids: list[str], base: int, n_reps: int) -> Table:
     cust = f["cust"]
-    notes = _notes()
     methods = [m[0] for m in W.FOLLOW_UP_NOTES]
     reps = rep_names(n_reps) + [W.MANAGER[0]]  # index -1 is the 主管
     need = p["need"][cust]
@@ -210,7 +221,7 @@ def followup_table(f: dict, p: dict, ids: list[str], base: int, n_reps: int) -> 
         "客户编号": [ids[i] for i in cust.tolist()],
         "业务员": [reps[i] for i in f["rep"].tolist()],
         "方式": [methods[m] for m in f["method"].tolist()],
-        "内容": [notes[m][int(x * len(notes[m]))] for m, x in zip(f["method"].tolist(), f["note_pick"].tolist())],
+        "内容": _contents(f["method"].tolist(), f["note_pick"].tolist(), satisfaction),
         "需求": _pick_text(NEEDS, need, f["says_need"]),
         "预计成交": _dates(base, -p["close_in"][cust], says_close),
         "满意度": [s or None for s in satisfaction],

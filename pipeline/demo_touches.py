@@ -13,7 +13,7 @@ import numpy as np
 from lunar_python import Solar
 
 from pipeline import demo_data as D
-from pipeline.demo_words import COMPLAINT_NOTE
+from pipeline.demo_words import COMPLAINT_NOTES
 
 OLD_SYSTEM_IDS = ("00123", "00124", "00131", "00145")
 DEMO_REPS = 4  # so the rep who left is rep number 4
@@ -68,7 +68,7 @@ def finish_stories(register: D.Register) -> None:
     if mine:
         follow["满意度"][mine[-1]] = 1
         follow["方式"][mine[-1]] = "电话"
-        follow["内容"][mine[-1]] = COMPLAINT_NOTE.format(part="刹车片")
+        follow["内容"][mine[-1]] = COMPLAINT_NOTES[0].format(part="刹车片")
     plain = np.flatnonzero(story_no < 0)[:len(OLD_SYSTEM_IDS)].tolist()
     renamed = {ids[r]: new for r, new in zip(plain, OLD_SYSTEM_IDS)}
     for table in (register.customers, register.followups, register.orders):

@@ -71,7 +71,9 @@ FOLLOW_UP_NOTES = (
     ("短信", 0.05, ("发短信提醒{part}促销", "发节日问候短信", "电话不通，发短信留言")),
     ("邮件", 0.05, ("邮件发了{make}{part}产品目录", "邮件发送报价单和对账单")),
 )
-COMPLAINT_NOTE = "客户投诉上批{part}质量问题，要求退货，很不满意"
+# Notes of a contact where the customer rated the shop 1 or 2.
+COMPLAINT_NOTES = ("客户投诉上批{part}质量问题，要求退货，很不满意", "客户说{part}发错型号，耽误修车，很生气",
+                   "送货晚了两天，客户不满意", "客户嫌{part}涨价，说要换供应商")
 
 # Reps with the pinyin of their name for e-mail addresses; the first four are the demo's.
 REP_POOL = tuple(w.split(":") for w in (
