@@ -30,8 +30,8 @@ def is_interactive(stream: TextIO) -> bool:
 
 def progress(iterable: Iterable[T], *, total: int | None = None, desc: str,
              stream: TextIO | None = None) -> Iterator[T]:
-    """Yield the items of ``iterable`` while showing progress on ``stream`` (default stderr)."""
-    stream = stream if stream is not None else sys.stderr
+    """Yield the items of ``iterable`` while showing progress on ``stream`` (default stdout: progress is not an error)."""
+    stream = stream if stream is not None else sys.stdout
     if is_interactive(stream):
         yield from tqdm(iterable, total=total, desc=desc, file=stream, leave=True)
         return
@@ -43,7 +43,7 @@ def progress(iterable: Iterable[T], *, total: int | None = None, desc: str,
 @contextmanager
 def stage(desc: str, *, stream: TextIO | None = None) -> Iterator[None]:
     """Show one stage of a run: its name while it works, then how long it took."""
-    stream = stream if stream is not None else sys.stderr
+    stream = stream if stream is not None else sys.stdout
     interactive = is_interactive(stream)
     if interactive:
         stream.write(f"{desc}…")

@@ -61,7 +61,8 @@ def _plain(value):
 def terminal_lines(facts: dict) -> list[str]:
     """What the person who started the run sees at the end: one screen, no jargon."""
     if facts.get("status") != "ok":
-        return [text("summary.failed", step=facts.get("failed_step", ""), error=facts.get("error", ""))]
+        step = facts.get("failed_step") or "read"
+        return [text("summary.failed", step=text(f"run.step.{step}"), error=facts.get("error", ""))]
     counts, problems = facts["counts"], facts["problems"]
     sev = problems["by_severity"]
     lines = [text("summary.title", date=facts["date"]),

@@ -1,0 +1,98 @@
+"""The command line as the shop uses it: exit codes, one-line reasons, what is written."""
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import openpyxl
+import pytest
+
+from pipeline.cli import main
+from tests.register_builder import customer, minimal_register, write_workbook
+
+DAY = "2026-11-23"
+
+
+@pytest.fixture
+def register(tmp_path):
+    customers = [customer("C1", "鑫达汽修厂", 需求="明确", 预计成交=dt.date(2026, 12, 1), 电话="13800138000",
+                          建档日期=dt.date(2026, 1, 5)),
+                 customer("C2", "顺通车队", rep="李四", 需求="无", 建档日期=dt.date(2026, 1, 5))]
+    followups = [[dt.date(2026, 11, 1), "C1", "王强", "电话", "问刹车片", None, None, 4, None]]
+    orders = [[dt.date(2026, 10, 1), "C1", "SO-1", 1200, None, None]]
+    return minimal_register(tmp_path / "台账.xlsx", customers, followups, orders)
+
+
+def run(tmp_path, *args, environ=None):
+    config = tmp_path / "config.toml"
+    if not config.exists():
+        config.write_text("[register]\ncreate_demo_if_missing = false\n", encoding="utf-8")
+    return main(["--config", str(config), "--output", str(tmp_path / "out"), *args], environ=environ or {})
+
+
+def test_dry_run_writes_report_and_outbox_and_leaves_the_register_alone(tmp_path, register, capsys):
+    before = register.read_bytes()
+    assert run(tmp_path, "--register", str(register), "--date", DAY, "--dry-run") == 0
+    assert register.read_bytes() == before
+    day = tmp_path / "out" / DAY
+    book = openpyxl.load_workbook(day / "report.xlsx")
+    assert book.sheetnames == ["今日任务", "客户", "流失预警", "统计", "数据问题"]
+    facts = json.loads((day / "summary.json").read_text(encoding="utf-8"))
+    assert facts["status"] == "ok"
+    assert facts["counts"] == {"customers": 2, "followups": 1, "orders": 1, "reps": 2}
+    assert facts["problems"]["by_kind"] == {"unknown_rep": 1}
+    assert facts["writeback"]["status"] == "skipped"
+    assert {e["status"] for e in facts["emails"]} == {"outbox"}
+    assert sorted(p.name for p in (day / "outbox").iterdir()) == [
+        "owner-陈总.eml", "owner-陈总.html", "rep-王强.eml", "rep-王强.html"]
+    assert "客户 2 位" in capsys.readouterr().out
+
+
+def test_a_real_run_writes_the_computed_columns_back(tmp_path, register):
+    assert run(tmp_path, "--register", str(register), "--date", DAY) == 0
+    sheet = openpyxl.load_workbook(register)["客户"]
+    headers = [c.value for c in sheet[1]]
+    assert {"等级", "下次跟进", "逾期天数", "流失风险"} <= set(headers)
+    grades = {row[0]: row[headers.index("等级")] for row in sheet.iter_rows(min_row=2, values_only=True)}
+    assert grades == {"C1": "A", "C2": "E"}
+    assert list((tmp_path / "out" / "backups").iterdir())
+
+
+def test_missing_register_stops_with_one_line(tmp_path, capsys):
+    assert run(tmp_path, "--register", str(tmp_path / "nope.xlsx"), "--date", DAY) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "找不到客户台账" in err[0]
+    facts = json.loads((tmp_path / "out" / DAY / "summary.json").read_text(encoding="utf-8"))
+    assert facts["status"] == "failed" and facts["failed_step"] == "read"
+
+
+def test_missing_customer_sheet_stops_with_one_line(tmp_path, capsys):
+    path = write_workbook(tmp_path / "r.xlsx", {"业务员": [["姓名"], ["王强"]]})
+    assert run(tmp_path, "--register", str(path), "--date", DAY) == 1
+    assert "「客户」" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("config_text, fragment", [
+    ("[grading]\na_days = 0\n", "[grading] a_days"),
+    ("[mail]\nport = \"x\"\n", "[mail] port"),
+    ("[nonsense]\nx = 1\n", "nonsense"),
+    ("[grading\n", "TOML"),
+])
+def test_bad_config_is_one_line_naming_the_key(tmp_path, capsys, config_text, fragment):
+    (tmp_path / "config.toml").write_text(config_text, encoding="utf-8")
+    assert run(tmp_path, "--date", DAY) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and fragment in err[0]
+
+
+def test_bad_date_option(tmp_path, capsys):
+    assert run(tmp_path, "--date", "23.11.2026") == 2
+    assert "YYYY-MM-DD" in capsys.readouterr().err
+
+
+def test_demo_register_is_created_on_a_fresh_clone(tmp_path):
+    (tmp_path / "config.toml").write_text('[register]\npath = "input/台账.xlsx"\n', encoding="utf-8")
+    assert run(tmp_path, "--date", DAY, "--dry-run") == 0
+    assert (tmp_path / "input" / "台账.xlsx").exists()
+    facts = json.loads((tmp_path / "out" / DAY / "summary.json").read_text(encoding="utf-8"))
+    assert facts["counts"]["customers"] >= 150 and facts["demo_created"]
