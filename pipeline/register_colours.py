@@ -37,8 +37,12 @@ def add_highlights(root: etree._Element, columns: list[tuple[str, int]],
     present = {(cf.get("sqref"), tuple((rule.get("operator"), rule.findtext(M + "formula"))
                                        for rule in cf.iterfind(M + "cfRule")))
                for cf in root.iterfind(M + "conditionalFormatting")}
-    priorities = [int(p) for p in root.xpath("//*[local-name()='cfRule']/@priority")
-                  if p.isdigit()]
+    # Priorities are shared with the x14 rules in extLst; the sheet data is not searched.
+    rules = list(root.iterfind(f"{M}conditionalFormatting/{M}cfRule"))
+    extensions = root.find(M + "extLst")
+    if extensions is not None:
+        rules += list(extensions.iter("{*}cfRule"))
+    priorities = [int(p) for p in (rule.get("priority", "") for rule in rules) if p.isdigit()]
     priority = max(priorities, default=0)
     for header, index in sorted(columns, key=lambda c: c[1]):
         rules = HIGHLIGHTS.get(header)

@@ -27,7 +27,8 @@ XML_SPACE = "{http://www.w3.org/XML/1998/namespace}space"
 _LETTERS = re.compile(r"[A-Za-z]+")
 _ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 _ESCAPE_LIKE = re.compile(r"_x[0-9A-Fa-f]{4}_")
-_VALUE_TAGS = {M + "v", M + "f", M + "is"}
+_C, _V, _IS, _T = M + "c", M + "v", M + "is", M + "t"
+_VALUE_TAGS = {_V, M + "f", _IS}
 
 @dataclass(frozen=True)
 class PlacedColumn:
@@ -63,8 +64,16 @@ def update_customer_sheet(root: etree._Element, columns: Sequence[OutColumn],
 
 
 def _number_rows_and_cells(sheet_data: etree._Element) -> None:
-    """Give every row and cell an explicit r (the schema lets writers omit them)."""
-    if not sheet_data.xpath("m:row[not(@r)] | m:row/m:c[not(@r)]", namespaces={"m": M[1:-1]}):
+    """Give every row and cell an explicit r (the schema lets writers omit them).
+
+    Writers that omit r omit it throughout, so checking each row's ends is enough;
+    a cell missing r elsewhere is caught by _column_of.
+    """
+    for row in sheet_data.iterchildren(M + "row"):
+        if row.get("r") is None or (len(row) and (row[0].get("r") is None
+                                                   or row[-1].get("r") is None)):
+            break
+    else:
         return
     row_number = 0
     for row in sheet_data.iterchildren(M + "row"):
@@ -76,8 +85,19 @@ def _number_rows_and_cells(sheet_data: etree._Element) -> None:
             cell.set("r", f"{column_letters(column)}{row_number}")
 
 
+_COLUMNS: dict[str, int] = {}
+
+
 def _column_of(cell: etree._Element) -> int:
-    return column_number(_LETTERS.match(cell.get("r")).group(0))
+    """Column number of a cell from its r attribute (hot path: cached by letters)."""
+    ref = cell.get("r")
+    if ref is None:
+        raise PackageError("bad_xml", "cell without a reference")
+    letters = ref.rstrip("0123456789$").lstrip("$")
+    number = _COLUMNS.get(letters)
+    if number is None:
+        number = _COLUMNS[letters] = column_number(letters)
+    return number
 
 
 def _cell_text(cell: etree._Element, shared: Mapping[int, str]) -> str | None:
@@ -157,14 +177,7 @@ def _write_values(sheet_data, rows, placed, styles, date1904, keep_rows) -> int:
     for r, row in sorted(rows.items()):
         if r == 1:
             continue
-        cells = {}
-        for cell in reversed(row):
-            if cell.tag != M + "c":
-                continue
-            column = _column_of(cell)
-            if column < first_column:
-                break
-            cells[column] = cell
+        cells = _cells_from(row, first_column)
         base_style = row.get("s") if row.get("customFormat") in ("1", "true") else None
         for p in placed:
             value = p.column.values.get(r)
@@ -174,11 +187,51 @@ def _write_values(sheet_data, rows, placed, styles, date1904, keep_rows) -> int:
                     _clear(cell)
                 continue
             if cell is None:
-                cell = _cell_at(row, p.index, r, base_style or style_above.get(p.index))
+                cell = _insert_cell(row, cells, p.index, r,
+                                    base_style or style_above.get(p.index))
             _set_value(cell, p.column.kind, value, styles, date1904)
             if cell.get("s") is not None:
                 style_above[p.index] = cell.get("s")
     return max(wanted_rows, default=0)
+
+
+def _cells_from(row: etree._Element, first_column: int) -> dict[int, etree._Element]:
+    """The row's cells from ``first_column`` rightwards (computed columns sit at the end)."""
+    cells = {}
+    child = row[-1] if len(row) else None
+    while child is not None:
+        if child.tag == M + "c":
+            column = _column_of(child)
+            if column < first_column:
+                break
+            cells[column] = child
+        child = child.getprevious()
+    return cells
+
+
+def _insert_cell(row, cells: dict, index: int, r: int, style: str | None) -> etree._Element:
+    """Create the cell in column order, given the row's cells right of the computed start."""
+    created = etree.Element(M + "c", r=f"{column_letters(index)}{r}")
+    after = [column for column in cells if column > index]
+    if after:
+        cells[min(after)].addprevious(created)
+    else:
+        last_cell = row[-1] if len(row) and row[-1].tag == _C else None
+        if last_cell is None:
+            last_cell = next((c for c in reversed(row) if c.tag == _C), None)
+        if last_cell is not None:
+            last_cell.addnext(created)
+        else:
+            row.insert(0, created)
+    cells[index] = created
+    if style is not None:
+        created.set("s", style)
+    spans = row.get("spans")
+    if spans and ":" in spans:
+        head, _, high = spans.rpartition(":")
+        if high.isdigit() and int(high) < index:
+            row.set("spans", f"{head}:{index}")
+    return created
 
 
 def _column_styles(root: etree._Element) -> dict[int, str]:
@@ -203,27 +256,8 @@ def _new_row(sheet_data: etree._Element, r: int, rows: dict) -> etree._Element:
 
 def _cell_at(row: etree._Element, index: int, r: int, style: str | None) -> etree._Element:
     """The row's cell in column ``index``, created in column order when missing."""
-    for cell in row.iterchildren(M + "c"):
-        column = _column_of(cell)
-        if column == index:
-            return cell
-        if column > index:
-            created = etree.Element(M + "c", r=f"{column_letters(index)}{r}")
-            cell.addprevious(created)
-            break
-    else:
-        created = etree.SubElement(row, M + "c", r=f"{column_letters(index)}{r}")
-        extras = [child for child in row if child.tag != M + "c"]
-        for extra in extras:     # a row's extLst must stay last
-            row.append(extra)
-    if style is not None:
-        created.set("s", style)
-    spans = row.get("spans")
-    if spans and ":" in spans:
-        head, _, high = spans.rpartition(":")
-        if high.isdigit() and int(high) < index:
-            row.set("spans", f"{head}:{index}")
-    return created
+    cells = {_column_of(cell): cell for cell in row.iterchildren(M + "c")}
+    return cells.get(index) if index in cells else _insert_cell(row, cells, index, r, style)
 
 
 def _clear(cell: etree._Element) -> None:
@@ -234,15 +268,22 @@ def _clear(cell: etree._Element) -> None:
 
 
 def _set_value(cell, kind: str, value, styles: StyleBook, date1904: bool) -> None:
-    _clear_value(cell)
+    # Hot path (runs for every computed cell of every customer): reuse the existing
+    # <v> or <is><t> when the cell already has that shape, as it does after the first night.
     current = cell.get("s")
-    style = styles.style_for(int(current) if current is not None else None, kind)
-    if style is not None and str(style) != current:
-        cell.set("s", str(style))
+    style = styles.style_attr(current, kind)
+    if style != current:
+        cell.set("s", style)
     if kind == "text":
         _set_text(cell, str(value))
-    else:
-        etree.SubElement(cell, M + "v").text = _number_text(kind, value, date1904)
+        return
+    number = _number_text(kind, value, date1904)
+    if len(cell) == 1 and cell[0].tag == _V and cell.get("t") is None and \
+            cell.get("cm") is None and cell.get("vm") is None:
+        cell[0].text = number
+        return
+    _clear_value(cell)
+    etree.SubElement(cell, _V).text = number
 
 
 def _clear_value(cell: etree._Element) -> None:
@@ -254,16 +295,25 @@ def _clear_value(cell: etree._Element) -> None:
 
 
 def _set_text(cell: etree._Element, text: str) -> None:
-    _clear_value(cell)
-    cell.set("t", "inlineStr")
-    node = etree.SubElement(etree.SubElement(cell, M + "is"), M + "t")
+    node = None
+    if cell.get("t") == "inlineStr" and len(cell) == 1 and cell[0].tag == _IS and \
+            len(cell[0]) == 1 and cell[0][0].tag == _T and cell.get("cm") is None:
+        node = cell[0][0]
+    else:
+        _clear_value(cell)
+        cell.set("t", "inlineStr")
+        node = etree.SubElement(etree.SubElement(cell, _IS), _T)
     node.text = excel_text(text)
     if text != text.strip() or "\n" in text:
         node.set(XML_SPACE, "preserve")
+    elif node.get(XML_SPACE) is not None:
+        del node.attrib[XML_SPACE]
 
 
 def excel_text(text: str) -> str:
     """Escape what XML cannot carry the way Excel does (_xHHHH_)."""
+    if "_x" not in text and text.isprintable():
+        return text
     text = _ESCAPE_LIKE.sub(lambda m: "_x005F" + m.group(0), text)
     return _ILLEGAL.sub(lambda m: "_x%04X_" % ord(m.group(0)), text)
 

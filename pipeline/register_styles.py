@@ -41,6 +41,7 @@ class StyleBook:
         self._formats = {int(f.get("numFmtId", "0")): f.get("formatCode", "")
                          for f in root.iterfind(f"{M}numFmts/{M}numFmt")}
         self._derived: dict[tuple[int, int], int] = {}
+        self._decided: dict[tuple[str | None, str], str | None] = {}
 
     def to_bytes(self) -> bytes:
         from pipeline.xlsx_package import serialize_xml
@@ -66,8 +67,15 @@ class StyleBook:
             return "percent"
         return "number"
 
-    def style_for(self, style: int | None, kind: str) -> int | None:
+    def style_attr(self, current: str | None, kind: str) -> str | None:
         """The s attribute a cell of this value kind should get, given its current one."""
+        key = (current, kind)
+        if key not in self._decided:
+            style = self.style_for(int(current) if current is not None else None, kind)
+            self._decided[key] = current if style is None else str(style)
+        return self._decided[key]
+
+    def style_for(self, style: int | None, kind: str) -> int | None:
         current = self.format_kind(style)
         wanted: int | None = None
         if kind == "date" and current != "date":

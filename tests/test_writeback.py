@@ -5,6 +5,7 @@ import copy
 import datetime as dt
 import io
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -210,6 +211,20 @@ def test_missing_rows_and_cells_are_created_in_order(tmp_path):
     values = sheet_rows(data, "Customers")
     assert [row[2] for row in values] == ["grade", "A", "", "B", "C", "", "D"]
     assert values[0][4] == "下次跟进" and values[6][4] == dt.date(2026, 11, 24)
+
+
+def test_rows_and_cells_without_references_are_placed_by_position(tmp_path):
+    path = tmp_path / "no-refs.xlsx"
+    book = xlsxwriter.Workbook(str(path))
+    book.add_worksheet("客户").write_row(0, 0, ["客户编号", "等级", "备注"])
+    book.worksheets()[0].write_row(1, 0, ["C1", "Z", "keep"])
+    book.close()
+    package = Package(path.read_bytes())
+    bare = re.sub(rb' r="[A-Z]*[0-9]+"', b"", package.read(SHEET))
+    assert b' r="' not in bare.split(b"<sheetData>")[1]
+    data = write_package(package, {SHEET: bare})
+    updated = build_updated(data, "客户", [OutColumn("等级", "text", {2: "B"})]).data
+    assert sheet_rows(updated) == [["客户编号", "等级", "备注"], ["C1", "B", "keep"]]
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
