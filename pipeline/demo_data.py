@@ -26,7 +26,7 @@ RHYTHMIC = (ACTIVE, BROKEN, FALLING, LOST)
 GAPS, GAP_SHARE = (7, 10, 14, 21, 30, 45, 60), (0.16, 0.08, 0.22, 0.08, 0.26, 0.1, 0.1)
 CLEAR, LATENT, NO_NEED, NO_ANSWER = range(4)
 NEED_SHARE = {  # per segment: 明确, 潜在, 无, empty
-    PROSPECT: (0.25, 0.45, 0.12, 0.18), ONE_TIME: (0.20, 0.35, 0.15, 0.30),
+    PROSPECT: (0.28, 0.52, 0.15, 0.05), ONE_TIME: (0.20, 0.35, 0.15, 0.30),
     ACTIVE: (0.35, 0.20, 0.05, 0.40), BROKEN: (0.25, 0.30, 0.10, 0.35),
     FALLING: (0.35, 0.20, 0.05, 0.40), LOST: (0.10, 0.30, 0.30, 0.30),
     OCCASIONAL: (0.25, 0.35, 0.10, 0.30)}
@@ -96,8 +96,8 @@ def _profiles(n: int, n_reps: int, rng: np.random.Generator) -> dict[str, np.nda
         where = segment == seg
         need[where] = _pick(rng, shares, int(where.sum()))
     r = rng.random((6, n))
-    has_close = ((need == CLEAR) & (r[0] >= 0.05)) | ((need == LATENT) & (r[0] < 0.25))
-    close = np.where(need == CLEAR, rng.integers(-60, 401, n), rng.integers(90, 401, n))
+    has_close = ((need == CLEAR) & (r[0] >= 0.02)) | ((need == LATENT) & (r[0] < 0.25))
+    close = np.where(need == CLEAR, rng.integers(-25, 401, n), rng.integers(90, 401, n))
     rep = rng.integers(0, n_reps, n)
     rep[r[1] < 0.03] = n_reps  # the rep who left still has a few customers
     kind = _pick(rng, [k[1] for k in W.KINDS], n)
