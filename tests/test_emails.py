@@ -142,6 +142,18 @@ def test_owner_summary_without_figures_omits_them():
     assert "【每日汇总】11月23日 · 到期4 · 逾期4 · 未分配2" == email.subject
 
 
+def test_owner_email_shows_a_days_worth_of_unassigned_tasks():
+    state = build_state()
+    boss = state.days[3]
+    many = replace(boss, unassigned=boss.unassigned * 20)
+    config = replace(Config(), tasks=replace(Config().tasks, daily_cap=5))
+    email = owner_email(many, state, [], {}, config)
+    shown = len(boss.unassigned) * 20 - 5
+    assert f"另有 {shown} 条未分配客户的任务" in email.text
+    assert "== 跟进（5） ==" in email.text
+    assert len(re.findall(r"^\d+\. ", email.text, re.M)) == 5
+
+
 def test_english_is_selectable():
     state = build_state(figures=FIGURES)
     rep = rep_email(state.days[0], state, ENGLISH)
