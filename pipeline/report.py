@@ -19,6 +19,7 @@ from pipeline import schema
 from pipeline.messages import text
 from pipeline.model import Problem, State
 
+EXCEL_EPOCH = pd.Timestamp("1899-12-30")
 SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
 
 
@@ -57,9 +58,14 @@ def _styles(book) -> dict:
 def _write_table(book, styles: dict, name: str, headers: list[str], kinds: list[str], rows: list[list]) -> None:
     sheet = book.add_worksheet(name)
     sheet.write_row(0, 0, headers, styles["header"])
-    for r, row in enumerate(rows, start=1):
-        for c, (value, kind) in enumerate(zip(row, kinds)):
-            _write_cell(sheet, r, c, value, styles[kind])
+    columns = [_cells(kind, [row[c] for row in rows]) for c, kind in enumerate(kinds)]
+    writers = [sheet.write_string if kind == "text" else sheet.write_number for kind in kinds]
+    # Column by column: one type test per column instead of one per cell (50,000 rows × 30 columns).
+    for c, (values, write, kind) in enumerate(zip(columns, writers, kinds)):
+        style = styles[kind]
+        for r, value in enumerate(values, start=1):
+            if value is not None:
+                write(r, c, value, style)
     widths = [max([_width(h)] + [_width(row[c]) for row in rows[:500]]) for c, h in enumerate(headers)]
     for c, width in enumerate(widths):
         sheet.set_column(c, c, min(max(width + 2, 8), 60))
@@ -67,15 +73,18 @@ def _write_table(book, styles: dict, name: str, headers: list[str], kinds: list[
     sheet.autofilter(0, 0, max(len(rows), 1), max(len(headers) - 1, 0))
 
 
-def _write_cell(sheet, r: int, c: int, value, style) -> None:
-    if value is None or value == "" or (isinstance(value, float) and math.isnan(value)) or value is pd.NaT:
-        return
-    if isinstance(value, (pd.Timestamp, datetime, date)):
-        sheet.write_datetime(r, c, pd.Timestamp(value).to_pydatetime(), style)
-    elif isinstance(value, (int, float)) and not isinstance(value, bool):
-        sheet.write_number(r, c, value, style)
-    else:
-        sheet.write_string(r, c, str(value), style)
+def _cells(kind: str, values: list) -> list:
+    """A column's values as xlsxwriter wants them: str, float (dates as Excel serials) or None."""
+    series = pd.Series(values, dtype=object)
+    if kind == "date":
+        stamps = pd.to_datetime(series, errors="coerce")
+        serial = (stamps - EXCEL_EPOCH).dt.days.astype(float)
+        return [None if pd.isna(v) else float(v) for v in serial]
+    if kind == "text":
+        return [None if v is None or v == "" or (isinstance(v, float) and math.isnan(v)) else str(v)
+                for v in values]
+    numbers = pd.to_numeric(series, errors="coerce")
+    return [None if math.isnan(v) else float(v) for v in numbers.astype(float)]
 
 
 def _width(value) -> int:
