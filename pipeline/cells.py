@@ -50,20 +50,32 @@ def display(value) -> str:
     return "" if value is None else str(value)
 
 
+STRIP = " \t\r\n\u3000"
+
+
 def clean_text(value) -> str:
     """Text with stray spaces removed at the ends (inside the text is the user's own)."""
+    if value.__class__ is str:
+        return value.strip(STRIP)
     if value is None or value == "":
         return ""
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     if isinstance(value, dt.datetime) and value.time() == dt.time():
         return value.strftime("%Y-%m-%d")
-    return str(value).strip(" \t\r\n\u3000")
+    return str(value).strip(STRIP)
 
 
 def clean_code(value) -> str:
     """Ids, phone numbers, grades: full-width forms folded (Ａ→A, １→1), no spaces."""
+    if value.__class__ is str and value.isascii() and value.isalnum():
+        return value        # the common case, e.g. "C0001", needs no work
     return SPACES.sub("", unicodedata.normalize("NFKC", clean_text(value)))
+
+
+def each(function, raw: pd.Series) -> pd.Series:
+    """``function`` applied to every cell; a plain loop is several times faster than Series.map."""
+    return pd.Series([function(v) for v in raw.tolist()], index=raw.index, dtype=object)
 
 
 def _result(values: pd.Series, bad: pd.Series) -> tuple[pd.Series, pd.Series]:
@@ -71,26 +83,26 @@ def _result(values: pd.Series, bad: pd.Series) -> tuple[pd.Series, pd.Series]:
 
 
 def read_text(raw: pd.Series) -> tuple[pd.Series, pd.Series]:
-    return _result(raw.map(clean_text).astype(object), pd.Series("", index=raw.index))
+    return _result(each(clean_text, raw), pd.Series("", index=raw.index))
 
 
 def read_id(raw: pd.Series) -> tuple[pd.Series, pd.Series]:
-    return _result(raw.map(clean_code).astype(object), pd.Series("", index=raw.index))
+    return _result(each(clean_code, raw), pd.Series("", index=raw.index))
 
 
 def read_dates(raw: pd.Series) -> tuple[pd.Series, pd.Series]:
     """Real dates, Excel serials, yyyymmdd numbers, and dates typed as text."""
-    kind = raw.map(_date_kind)
+    kind = each(_date_kind, raw)
     out = pd.Series(pd.NaT, index=raw.index, dtype="datetime64[ns]")
     is_date = kind == "date"
     if is_date.any():
-        out[is_date] = pd.to_datetime(raw[is_date].map(_as_date)).astype("datetime64[ns]")
+        out[is_date] = pd.to_datetime(each(_as_date, raw[is_date])).astype("datetime64[ns]")
     is_num = kind == "num"
     if is_num.any():
         out[is_num] = _dates_from_numbers(raw[is_num].astype(float))
     is_str = kind == "str"
     if is_str.any():
-        out[is_str] = _dates_from_text(raw[is_str].map(clean_code))
+        out[is_str] = _dates_from_text(each(clean_code, raw[is_str]).astype(str))
     bad = pd.Series("", index=raw.index, dtype=object)
     bad[(kind != "empty") & out.isna()] = "bad_date"
     return out, bad
@@ -147,9 +159,9 @@ def read_amounts(raw: pd.Series) -> tuple[pd.Series, pd.Series]:
             return float(s)
         except ValueError:
             return "bad"
-    parsed = raw.map(one)
+    parsed = each(one, raw)
     bad = pd.Series("", index=raw.index, dtype=object)
-    bad[parsed.map(lambda v: isinstance(v, str))] = "bad_number"
+    bad[each(lambda v: isinstance(v, str), parsed).astype(bool)] = "bad_number"
     values = pd.to_numeric(parsed.where(bad == "", np.nan), errors="coerce").astype(float)
     bad[values < 0] = "negative_amount"
     return values.where(values >= 0), bad
@@ -157,23 +169,23 @@ def read_amounts(raw: pd.Series) -> tuple[pd.Series, pd.Series]:
 
 def _read_words(raw: pd.Series, one, kind: str, empty="") -> tuple[pd.Series, pd.Series]:
     """Cells that must be one of a few words: ``one`` maps cleaned text to a value or None."""
-    cleaned = raw.map(clean_code)
-    values = cleaned.map(lambda s: empty if s == "" else one(s))
+    cleaned = each(clean_code, raw)
+    values = pd.Series([empty if s == "" else one(s) for s in cleaned.tolist()], index=raw.index, dtype=object)
     bad = pd.Series("", index=raw.index, dtype=object)
     bad[(cleaned != "") & values.isna()] = kind
     return values.where(values.notna(), empty).astype(object), bad
 
 
 def read_phone(raw: pd.Series) -> tuple[pd.Series, pd.Series]:
-    cleaned = raw.map(clean_code)
-    ok = cleaned.map(lambda s: s == "" or all(PHONE_PART.match(p) for p in PHONE_SPLIT.split(s) if p))
+    cleaned = each(clean_code, raw)
+    ok = each(lambda s: s == "" or all(PHONE_PART.match(p) for p in PHONE_SPLIT.split(s) if p), cleaned).astype(bool)
     bad = pd.Series("", index=raw.index, dtype=object)
     bad[~ok] = "bad_phone"
     return cleaned.astype(object), bad   # an odd phone is still shown to the rep as typed
 
 
 def read_email(raw: pd.Series) -> tuple[pd.Series, pd.Series]:
-    cleaned = raw.map(clean_code)
+    cleaned = each(clean_code, raw)
     return _read_words(cleaned, lambda s: s if EMAIL.match(s) else None, "bad_email")
 
 

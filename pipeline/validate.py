@@ -85,10 +85,10 @@ def _read_sheet(rows: list[list], sheet: str, spec: schema.SheetSpec, config: Co
         if f.required and f.name not in found:
             raise RegisterError(text("register.missing_column", sheet=sheet, column=f.header))
     width = len(header_row)
-    data = [r + [""] * (width - len(r)) for r in rows[1:]]
-    grid = pd.DataFrame(data, columns=range(width), dtype=object) if data else pd.DataFrame(columns=range(width), dtype=object)
-    grid["row"] = np.arange(2, len(data) + 2)
-    blank = grid.drop(columns="row").map(lambda v: v == "" or v is None).all(axis=1) if width else grid["row"] > 0
+    cells_ = _grid(rows[1:], width)
+    grid = pd.DataFrame(cells_, columns=range(width), dtype=object)
+    grid["row"] = np.arange(2, len(cells_) + 2)
+    blank = pd.Series((cells_ == "").all(axis=1), index=grid.index)
     problems = [problem(sheet, int(r), "", "", "blank_row") for r in grid.loc[blank, "row"]]
     grid = grid[~blank].reset_index(drop=True)
     frame = pd.DataFrame({"row": grid["row"].astype(int), "blocked": False})
@@ -113,12 +113,22 @@ def _read_sheet(rows: list[list], sheet: str, spec: schema.SheetSpec, config: Co
     if spec.key == "customers":
         for i, h in enumerate(header_row):
             if i not in known_cols and h != "":
-                frame[h] = grid[i].map(cells.clean_text).to_numpy()
+                frame[h] = cells.each(cells.clean_text, grid[i]).to_numpy()
         frame, found_b = _parse_birthdays(frame, sheet, headers.get("birthday", ""))
         problems += found_b
     layout = SheetLayout(sheet=sheet, headers=headers, columns={k: v for k, v in found.items()},
                          extras=extras, n_columns=width)
     return frame, layout, problems
+
+
+def _grid(rows: list[list], width: int) -> np.ndarray:
+    """The data rows as a 2-D object array of the header's width (calamine's grid is rectangular)."""
+    if rows and all(len(r) == width for r in (rows[0], rows[-1])):
+        try:
+            return np.array(rows, dtype=object).reshape(len(rows), width)
+        except ValueError:   # ragged after all
+            pass
+    return np.array([(r + [""] * width)[:width] for r in rows], dtype=object).reshape(len(rows), width)
 
 
 def _typed(frame: pd.DataFrame, spec: schema.SheetSpec) -> pd.DataFrame:
