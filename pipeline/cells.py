@@ -68,8 +68,9 @@ def clean_text(value) -> str:
 
 def clean_code(value) -> str:
     """Ids, phone numbers, grades: full-width forms folded (Ａ→A, １→1), no spaces."""
-    if value.__class__ is str and value.isascii() and value.isalnum():
-        return value        # the common case, e.g. "C0001", needs no work
+    if value.__class__ is str and (not value or (value.isprintable() and " " not in value
+                                                 and unicodedata.is_normalized("NFKC", value))):
+        return value        # the common case ("C0001", "明确", empty) needs no work
     return SPACES.sub("", unicodedata.normalize("NFKC", clean_text(value)))
 
 
