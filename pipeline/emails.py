@@ -46,7 +46,7 @@ class Email:
     subject: str
     html: str
     text: str
-    kind: str        # "rep" | "owner"
+    kind: str        # "rep" | "owner" | "notice"
     key: str         # ledger key, unique per day and recipient: "2026-11-23/rep/王强"
 
 
@@ -111,6 +111,12 @@ def _email(kind: str, day: RepDay, today: date, context: Mapping, config: Config
         html=_render(language, f"{kind}.html.j2", context),
         text=_BLANK_LINES.sub("\n\n", _render(language, f"{kind}.txt.j2", context)),
         kind=kind, key=f"{today.isoformat()}/{kind}/{day.rep}")
+
+
+def writeback_notice(day: RepDay, today: date, reason: str, register: str, config: Config) -> Email:
+    """Tells a 主管 that the register stayed locked until the retry deadline (issue #7)."""
+    context = {"rep": day.rep, "today": today, "reason": reason, "register": register}
+    return _email("notice", day, today, context, config)
 
 
 def record_howto(state: State) -> dict:

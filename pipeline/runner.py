@@ -20,6 +20,7 @@ from pipeline.config import Config
 from pipeline.messages import text
 from pipeline.model import Problem, State
 from pipeline.progress import stage
+from pipeline.schema import ROLE_MANAGER
 from pipeline.report import write_report
 from pipeline.scheduler import RunOutcome
 from pipeline.stages import run_stages
@@ -121,44 +122,43 @@ def _write_back(opts: RunOptions, state: State, snap, facts: dict) -> WriteBack:
         return outcome.status != "refused" or outcome.reason_code not in ("locked",)
 
     def give_up() -> None:
-        log.warning(text("run.writeback.gave_up", reason=facts["writeback"]["reason"]))
+        reason = facts["writeback"]["reason"]
+        log.warning(text("run.writeback.gave_up", reason=reason))
+        notices = [emails.writeback_notice(d, opts.today, reason, opts.register.name, opts.config)
+                   for d in state.days if d.role == ROLE_MANAGER and d.email]
+        delivered = mailer.deliver(notices, opts.config.mail, **_mail_args(opts)[0])
+        facts["writeback"]["notices"] = [d.status for d in delivered]
+        summary.write(opts.output / opts.today.isoformat() / "summary.json", facts)
     return WriteBack(retry=retry, give_up=give_up)
 
 
 def _send_emails(opts: RunOptions, state: State, problems: list[Problem], facts: dict) -> None:
     facts["step"] = "emails"
     config = opts.config
-    calendar = WorkCalendar(country=config.locale.country, weekend=config.locale.weekend)
-    working = calendar.is_working_day(opts.today) or config.mail.send_on_days_off
-    password = mailer.find_password(config.mail, opts.environ) if config.mail.host else None
-    send, why_not = _may_send(opts, working, password)
+    common, why_not = _mail_args(opts)
     if why_not:
         facts["mail_note"] = why_not
-    day_dir = opts.output / opts.today.isoformat()
-    common = dict(day=opts.today, outbox=day_dir / "outbox", ledger=opts.output / "sent-ledger.jsonl",
-                  send=send, resend=opts.resend, password=password)
     with stage(text("run.step.emails")):
-        rep_mail = [emails.rep_email(d, state, config) for d in state.days if d.role != "主管" and d.email]
+        rep_mail = [emails.rep_email(d, state, config) for d in state.days if d.role != ROLE_MANAGER and d.email]
         delivered = mailer.deliver(rep_mail, config.mail, **common)
         failed = [{"to": d.to, "name": m.to_name, "error": d.error} for d, m in zip(delivered, rep_mail)
                   if d.status == "failed"]
         run_facts = {"writeback": facts.get("writeback", {}), "failed_deliveries": failed,
                      "register": opts.register.name}
         owner_mail = [emails.owner_email(d, state, problems, run_facts, config) for d in state.days
-                      if d.role == "主管" and d.email]
+                      if d.role == ROLE_MANAGER and d.email]
         delivered += mailer.deliver(owner_mail, config.mail, **common)
     facts["emails"] = [{"to": d.to, "key": d.key, "status": d.status, "error": d.error} for d in delivered]
     facts["emails_without_address"] = [d.rep for d in state.days if not d.email]
 
 
-def _may_send(opts: RunOptions, working: bool, password: str | None) -> tuple[bool, str]:
-    mail = opts.config.mail
-    if opts.dry_run:
-        return False, text("run.mail.dry_run")
-    if not mail.host:
-        return False, text("run.mail.no_host")
-    if not working:
-        return False, text("run.mail.day_off", day=opts.today.isoformat())
-    if password is None and mail.user:
-        return False, text("run.mail.no_password", env=mail.password_env)
-    return True, ""
+def _mail_args(opts: RunOptions) -> tuple[dict, str]:
+    """How today's emails go: sent, or into the outbox (with the one-line reason why)."""
+    config = opts.config
+    calendar = WorkCalendar(country=config.locale.country, weekend=config.locale.weekend)
+    password = mailer.find_password(config.mail, opts.environ) if config.mail.host else None
+    outbox = opts.output / opts.today.isoformat() / "outbox"
+    send, why_not = mailer.send_decision(config.mail, working_day=calendar.is_working_day(opts.today),
+                                         dry_run=opts.dry_run, password=password, outbox=outbox)
+    return dict(day=opts.today, outbox=outbox, ledger=opts.output / "sent-ledger.jsonl",
+                send=send, resend=opts.resend, password=password), why_not

@@ -1,0 +1,53 @@
+"""A run against a register someone has open: report and emails still happen, the
+write-back waits for the lock to go, and the 主管 hears when it never could (issue #7)."""
+from __future__ import annotations
+
+import datetime as dt
+import email
+import json
+from email import policy
+
+import openpyxl
+
+from pipeline.config import Config
+from pipeline.runner import RunOptions, run_once
+from tests.register_builder import customer, minimal_register
+
+DAY = dt.date(2026, 11, 23)
+
+
+def locked_run(tmp_path):
+    register = minimal_register(tmp_path / "台账.xlsx", [customer("C1", "鑫达汽修厂", 需求="无")])
+    lock = tmp_path / "~$台账.xlsx"
+    lock.write_bytes(bytes([4]) + "张会计".encode("gbk").ljust(53, b" ") + b"\0" * 111)
+    opts = RunOptions(config=Config(), today=DAY, run_date=DAY, register=register, output=tmp_path / "out")
+    return register, lock, run_once(opts)
+
+
+def summary(tmp_path) -> dict:
+    return json.loads((tmp_path / "out" / DAY.isoformat() / "summary.json").read_text(encoding="utf-8"))
+
+
+def test_locked_register_is_left_alone_and_retried_when_free(tmp_path):
+    register, lock, outcome = locked_run(tmp_path)
+    before = register.read_bytes()
+    assert outcome.ok and outcome.retry_writeback is not None
+    facts = summary(tmp_path)
+    assert facts["writeback"]["reason_code"] == "locked"
+    assert (tmp_path / "out" / DAY.isoformat() / "report.xlsx").exists()
+    assert {e["status"] for e in facts["emails"]} == {"outbox"}
+    assert outcome.retry_writeback() is False and register.read_bytes() == before
+    lock.unlink()
+    assert outcome.retry_writeback() is True
+    headers = [c.value for c in openpyxl.load_workbook(register)["客户"][1]]
+    assert "等级" in headers
+
+
+def test_the_manager_is_told_when_the_lock_never_goes(tmp_path):
+    _, _, outcome = locked_run(tmp_path)
+    outcome.give_up_writeback()
+    eml = tmp_path / "out" / DAY.isoformat() / "outbox" / "notice-陈总.eml"
+    message = email.message_from_bytes(eml.read_bytes(), policy=policy.default)
+    assert message["Subject"] == "【台账未更新】11月23日 · 台账.xlsx"
+    assert "台账.xlsx 今天没能更新" in message.get_body(("plain",)).get_content()
+    assert summary(tmp_path)["writeback"]["notices"] == ["outbox"]
