@@ -19,13 +19,19 @@ from datetime import date
 import numpy as np
 import pandas as pd
 from scipy.optimize import minimize
-from scipy.special import betaln, digamma, expit, gammaln, hyp2f1
+from scipy.special import betaincinv, betaln, digamma, expit, gammaln, hyp2f1
 
 # Log-parameters are kept inside this box so that a run-away optimiser step cannot
 # overflow exp(); real fits sit far inside it (times are rescaled to O(1) first).
 _LOG_BOUND = 25.0
-# Eq. 10 has a removable singularity at a = 1; closer than this we average a = 1 ± step.
-_A_NEAR_ONE = 1e-4
+# Eq. 10 is 0/0 at a = 1 and at a+b+x-1 = 0; this close to either it is integrated instead.
+_NEAR_SINGULAR = 1e-4
+_QUADRATURE_NODES = 200
+
+
+class ModelNotIdentified(ValueError):
+    """The likelihood has no interior maximum on this data (e.g. nobody seems to
+    drop out, or everyone buys at the same rate): the model cannot be used."""
 
 
 @dataclass(frozen=True)
@@ -63,7 +69,7 @@ def rfm_summary(customer_ids, order_dates, as_of: date, *, unit_days: float = 7.
         "amount": (pd.to_numeric(pd.Series(amounts).reset_index(drop=True)).fillna(0.0)
                    if amounts is not None else 0.0),
     })
-    end = pd.Timestamp(as_of)
+    end = pd.Timestamp(as_of).normalize()
     frame = frame[frame["day"].notna() & frame["customer_id"].notna() & (frame["day"] <= end)]
     days = frame.groupby(["customer_id", "day"], sort=True)["amount"].sum().reset_index()
     per_customer = days.groupby("customer_id", sort=True)
@@ -160,7 +166,9 @@ def fit_bgnbd(x, t_x, T) -> BgNbdParams:
     """Maximum-likelihood BG/NBD parameters for customers' (x, t_x, T) histories.
 
     Raises ValueError on input a fit cannot be built from (empty, malformed, nobody
-    with a repeat purchase): the caller must check there is enough data first.
+    with a repeat purchase): the caller must check there is enough data first.  Its
+    subclass ModelNotIdentified means well-formed data the model does not fit (the
+    maximum lies at a parameter's limit); a caller treats that as "no model today".
     """
     x, t_x, T = _as_arrays(x, t_x, T)
     if x.size == 0:
@@ -184,16 +192,15 @@ def fit_bgnbd(x, t_x, T) -> BgNbdParams:
                       options={"ftol": 1e-13, "gtol": 1e-9, "maxiter": 2000})
     if not np.isfinite(result.fun):
         raise ValueError("BG/NBD fit failed: the likelihood is not finite on this data")
+    if (np.abs(result.x) > _LOG_BOUND - 1.0).any():
+        raise ModelNotIdentified(f"BG/NBD maximum at the edge of the parameter space: "
+                                 f"{dict(zip(('r', 'alpha', 'a', 'b'), np.exp(result.x)))}")
     r, alpha, a, b = np.exp(result.x)
+    # x purchase times are densities in time, so rescaling time by s changes each
+    # customer's log-likelihood by -x·log(s): report it in the caller's units.
+    log_likelihood = -result.fun * n - np.dot(weight, ux) * np.log(scale)
     return BgNbdParams(r=float(r), alpha=float(alpha * scale), a=float(a), b=float(b),
-                       log_likelihood=float(-result.fun * n + _scale_term(r, ux, scale, weight)),
-                       n_customers=int(n))
-
-
-def _scale_term(r: float, x: np.ndarray, scale: float, weight: np.ndarray) -> float:
-    # Rescaling time by s multiplies each customer's density by s^-(x) (x event
-    # times are densities in time): report the log-likelihood in the caller's units.
-    return float(-np.dot(weight, x) * np.log(scale))
+                       log_likelihood=float(log_likelihood), n_customers=int(n))
 
 
 def p_alive(params: BgNbdParams, x, t_x, T) -> np.ndarray:
@@ -222,29 +229,57 @@ def expected_purchases(params: BgNbdParams, t, x, t_x, T) -> np.ndarray:
     t = np.broadcast_to(np.asarray(t, dtype=float), x.shape)
     if (t < 0).any():
         raise ValueError("the horizon t must be >= 0")
-    a = params.a
-    if abs(a - 1.0) < _A_NEAR_ONE:
-        low = _expected_given_alive(params, a - _A_NEAR_ONE, t, x, T)
-        high = _expected_given_alive(params, a + _A_NEAR_ONE, t, x, T)
-        given_alive = 0.5 * (low + high)
-    else:
-        given_alive = _expected_given_alive(params, a, t, x, T)
+    given_alive = _expected_given_alive(params, t, x, T)
     return given_alive * p_alive(params, x, t_x, T)
 
 
-def _expected_given_alive(params: BgNbdParams, a: float, t, x, T) -> np.ndarray:
+def _expected_given_alive(params: BgNbdParams, t, x, T) -> np.ndarray:
     """Eq. 10 without its denominator (which is 1 / P(alive)).
 
     The factor ((α+T)/(α+T+t))^(r+x) · 2F1(r+x, b+x; a+b+x-1; z) is rewritten with
     Euler's transformation 2F1(A, B; C; z) = (1-z)^(C-A-B) 2F1(C-A, C-B; C; z) as
     (1-z)^(a-1) · 2F1(a+b-1-r, a-1; a+b+x-1; z): the upper parameters no longer grow
-    with x, so the series stays well conditioned for frequent buyers.
+    with x, so the series stays well conditioned for frequent buyers.  Where the
+    closed form is 0/0 (a = 1, or a+b+x-1 = 0) or scipy's 2F1 gives up, the same
+    expectation is integrated numerically instead.
     """
-    r, alpha, b = params.r, params.alpha, params.b
+    r, alpha, a, b = params.r, params.alpha, params.a, params.b
     z = t / (alpha + T + t)
     c = a + b + x - 1.0
-    tail = np.power(1.0 - z, a - 1.0) * hyp2f1(a + b - 1.0 - r, a - 1.0, c, z)
-    return c / (a - 1.0) * (1.0 - tail)
+    with np.errstate(all="ignore"):
+        tail = np.power(1.0 - z, a - 1.0) * hyp2f1(a + b - 1.0 - r, a - 1.0, c, z)
+        result = c / (a - 1.0) * (1.0 - tail)
+    unreliable = ~np.isfinite(result) | (result < 0) | (np.abs(c) < _NEAR_SINGULAR)
+    if abs(a - 1.0) < _NEAR_SINGULAR:
+        unreliable[:] = True
+    if unreliable.any():
+        result[unreliable] = _expected_given_alive_by_quadrature(
+            params, t[unreliable], x[unreliable], T[unreliable])
+    return result
+
+
+def _expected_given_alive_by_quadrature(params: BgNbdParams, t, x, T) -> np.ndarray:
+    """The same expectation as a 1-d integral, free of the closed form's cancellations.
+
+    Given activity at T the posterior is λ ~ Gamma(r+x, α+T), p ~ Beta(a, b+x),
+    independent, and an active customer buys (1 - e^(-λpt)) / p more in expectation
+    (the paper's E[X(t) | λ, p]).  Integrating λ out leaves
+    E_p[(1 - (1 + pt/(α+T))^-(r+x)) / p], taken by Gauss-Legendre nodes on the Beta
+    quantile scale, where the Beta density's singularity at p = 0 (a < 1) vanishes.
+    """
+    r, alpha, a, b = params.r, params.alpha, params.a, params.b
+    u, w = np.polynomial.legendre.leggauss(_QUADRATURE_NODES)
+    u, w = (u + 1.0) / 2.0, w / 2.0
+    result = np.empty_like(x)
+    for count in np.unique(x):
+        rows = x == count
+        p = betaincinv(a, b + count, u)[None, :]
+        kappa = (t[rows] / (alpha + T[rows]))[:, None]
+        n = r + count
+        safe_p = np.where(p > 0, p, 1.0)
+        per_node = np.where(p > 0, -np.expm1(-n * np.log1p(p * kappa)) / safe_p, n * kappa)
+        result[rows] = per_node @ w
+    return result
 
 
 def simulate_bgnbd(rng: np.random.Generator, T, r: float, alpha: float, a: float,

@@ -39,14 +39,15 @@ def _usable(x, monetary) -> tuple[np.ndarray, np.ndarray]:
     return x[keep], monetary[keep]
 
 
-def _log_likelihood(log_params: np.ndarray, x: np.ndarray, mean_amount: np.ndarray) -> float:
+def _log_likelihood(log_params: np.ndarray, x: np.ndarray, mean_amount: np.ndarray,
+                    log_amount: np.ndarray) -> float:
     """Sum over customers of the log density of their mean amount m̄ given x
     (the note's marginal density of m̄): given ν, m̄ is Gamma(px, νx) as a mean of
     x Gamma(p, ν) amounts, and integrating ν ~ Gamma(q, γ) out gives this closed form."""
     p, q, gamma = np.exp(log_params)
     px = p * x
     return float(np.sum(gammaln(px + q) - gammaln(px) - gammaln(q) + q * np.log(gamma)
-                        + (px - 1.0) * np.log(mean_amount) + px * np.log(x)
+                        + (px - 1.0) * log_amount + px * np.log(x)
                         - (px + q) * np.log(gamma + mean_amount * x)))
 
 
@@ -65,9 +66,11 @@ def fit_gamma_gamma(x, monetary) -> GammaGammaParams:
     # γ carries the unit of money: fit on amounts in units of their mean, scale back.
     scale = float(np.mean(mean_amount))
     scaled = mean_amount / scale
+    # log taken before scaling: a tiny amount must not underflow to log(0)
+    log_scaled = np.log(mean_amount) - np.log(scale)
 
     def objective(log_params):
-        return -_log_likelihood(log_params, x, scaled) / x.size
+        return -_log_likelihood(log_params, x, scaled, log_scaled) / x.size
 
     # Start at p = 1, q = 2: population mean γ = 1 (the scaled mean), finite variance.
     result = minimize(objective, np.log([1.0, 2.0, 1.0]), method="L-BFGS-B",
@@ -83,7 +86,8 @@ def fit_gamma_gamma(x, monetary) -> GammaGammaParams:
 def gamma_gamma_log_likelihood(params: GammaGammaParams, x, monetary) -> float:
     """Log-likelihood of the fitted parameters on the customers a fit would use."""
     x, mean_amount = _usable(x, monetary)
-    return _log_likelihood(np.log([params.p, params.q, params.gamma]), x, mean_amount)
+    return _log_likelihood(np.log([params.p, params.q, params.gamma]), x, mean_amount,
+                           np.log(mean_amount))
 
 
 def population_mean_spend(params: GammaGammaParams) -> float:
@@ -100,13 +104,15 @@ def expected_average_spend(params: GammaGammaParams, x, monetary) -> np.ndarray:
 
     a weighted mean of the population mean and the customer's own mean that trusts
     the customer's own amounts more the more often they bought.  x == 0 gives the
-    population mean (NaN if the fitted q <= 1 leaves it undefined).
+    population mean.  Where the fitted spread of spend is so wide that the mean does
+    not exist (px + q <= 1, or q <= 1 for x == 0) the result is NaN.
     """
     x = np.asarray(x, dtype=float)
     monetary = np.asarray(monetary, dtype=float)
     p, q, gamma = params.p, params.q, params.gamma
+    denominator = p * x + q - 1.0
     with np.errstate(invalid="ignore", divide="ignore"):
-        conditional = p * (gamma + monetary * x) / (p * x + q - 1.0)
+        conditional = np.where(denominator > 0, p * (gamma + monetary * x) / denominator, np.nan)
     return np.where(x > 0, conditional, population_mean_spend(params))
 
 
@@ -119,17 +125,18 @@ def expected_value(bg: BgNbdParams, gg: GammaGammaParams | None, x, t_x, T, mone
     rate would change the ranking of customers hardly at all.  Multiplying the two
     expectations is what the Gamma-Gamma model's independence assumption allows.
 
-    Without a spend model (``gg`` None, e.g. too few repeat buyers to fit one) a
-    repeat buyer's own mean amount is used, and for x == 0 the mean over repeat
-    buyers' amounts (NaN if there are none).
+    Without a spend model (``gg`` None, e.g. too few repeat buyers to fit one), and
+    where the spend model has no finite mean, a repeat buyer's own mean amount is
+    used, and for x == 0 the mean of the repeat buyers' amounts given here (NaN if
+    there are none).
     """
     x = np.asarray(x, dtype=float)
     monetary = np.asarray(monetary, dtype=float)
     orders = expected_purchases(bg, horizon, x, t_x, T)
-    if gg is not None:
-        spend = expected_average_spend(gg, x, monetary)
-    else:
-        repeat = (x > 0) & np.isfinite(monetary)
-        fallback = float(np.mean(monetary[repeat])) if repeat.any() else float("nan")
-        spend = np.where(x > 0, monetary, fallback)
-    return orders * spend
+    repeat = (x > 0) & np.isfinite(monetary)
+    average = float(np.mean(monetary[repeat])) if repeat.any() else float("nan")
+    observed = np.where(x > 0, monetary, average)
+    if gg is None:
+        return orders * observed
+    spend = expected_average_spend(gg, x, monetary)
+    return orders * np.where(np.isnan(spend), observed, spend)

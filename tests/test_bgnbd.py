@@ -2,6 +2,7 @@
 the purchase-occasion summary the model is fitted on."""
 from __future__ import annotations
 
+import warnings
 from datetime import date
 from pathlib import Path
 
@@ -13,8 +14,8 @@ from hypothesis import strategies as st
 from scipy import stats
 from scipy.special import hyp2f1
 
-from pipeline.bgnbd import (BgNbdParams, expected_purchases, fit_bgnbd, p_alive,
-                            rfm_summary, simulate_bgnbd)
+from pipeline.bgnbd import (BgNbdParams, ModelNotIdentified, expected_purchases, fit_bgnbd,
+                            p_alive, rfm_summary, simulate_bgnbd)
 
 CDNOW = Path(__file__).resolve().parents[2] / "shared" / "data" / "cdnow_sample.txt"
 CALIBRATION_END = date(1997, 9, 30)
@@ -183,6 +184,31 @@ def test_a_longer_silence_makes_a_customer_less_likely_active(x, share, T):
 def test_fit_refuses_degenerate_input(x, t_x, T):
     with pytest.raises(ValueError):
         fit_bgnbd(x, t_x, T)
+
+
+def test_a_shop_where_nobody_drops_out_is_not_identified():
+    # everyone buys steadily up to the end: the maximum is at a = 0 (no dropout)
+    x = np.array([10.0, 20.0, 5.0] * 20)
+    T = np.array([10.0, 20.0, 5.0] * 20)
+    with pytest.raises(ModelNotIdentified):
+        fit_bgnbd(x, T - 0.1, T)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(histories, min_size=1, max_size=30))
+def test_any_fit_gives_usable_predictions_or_refuses(customers):
+    x, t_x, T = (np.array(column) for column in zip(*customers))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)  # an overflow or 0/0 on the way is a bug too
+        try:
+            params = fit_bgnbd(x, t_x, T)
+        except ValueError:
+            return
+        alive = p_alive(params, x, t_x, T)
+        expected = expected_purchases(params, 52.0, x, t_x, T)
+    assert np.isfinite(params.log_likelihood)
+    assert ((alive >= 0) & (alive <= 1)).all()
+    assert (np.isfinite(expected) & (expected >= 0)).all()
 
 
 # --- rfm_summary ----------------------------------------------------------------------

@@ -2,6 +2,7 @@
 fit, recovery of known parameters, and the shape of the conditional spend."""
 from __future__ import annotations
 
+import warnings
 from datetime import date
 from pathlib import Path
 
@@ -21,6 +22,9 @@ CDNOW = Path(__file__).resolve().parents[2] / "shared" / "data" / "cdnow_sample.
 # buyers of the CDNOW 1/10 sample; CLVTools' correctness test: LL -4055.9177.
 PUBLISHED = {"p": 6.25, "q": 3.74, "gamma": 15.44}
 CDNOW_GG = GammaGammaParams(p=6.25, q=3.74, gamma=15.44, n_customers=946)
+BG = BgNbdParams(r=0.243, alpha=4.414, a=0.793, b=2.426, log_likelihood=0.0, n_customers=2357)
+HISTORY = dict(x=np.array([2.0, 0.0, 5.0]), t_x=np.array([30.43, 0.0, 20.0]),
+               T=np.array([38.86, 10.0, 38.0]), monetary=np.array([22.345, 0.0, 80.0]))
 
 
 @pytest.fixture(scope="module")
@@ -100,6 +104,23 @@ def test_fit_refuses_degenerate_input(x, monetary):
         fit_gamma_gamma(x, monetary)
 
 
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 50), st.floats(0.0, 1e5)), min_size=1, max_size=30))
+def test_any_fit_gives_finite_spend_or_refuses(customers):
+    x, monetary = (np.array(column, dtype=float) for column in zip(*customers))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        try:
+            params = fit_gamma_gamma(x, monetary)
+        except ValueError:
+            return
+        spend = expected_average_spend(params, x, monetary)
+    repeat = (x > 0) & (monetary > 0)
+    has_mean = params.p * x + params.q > 1.0
+    assert (spend[repeat & has_mean] > 0).all() and np.isfinite(spend[repeat & has_mean]).all()
+    assert np.isnan(spend[repeat & ~has_mean]).all()
+
+
 @settings(max_examples=200, deadline=None)
 @given(st.integers(1, 500), st.floats(0.01, 1e6), st.floats(0.1, 50), st.floats(1.01, 50),
        st.floats(0.1, 1e4))
@@ -121,15 +142,17 @@ def test_cdnow_conditional_spend_examples():
     assert spend[1] == pytest.approx(6.25 * 15.44 / 2.74)  # x = 0: the population mean
 
 
-def test_no_population_mean_without_a_finite_mean():
-    heavy_tailed = GammaGammaParams(p=2.0, q=0.8, gamma=10.0, n_customers=50)
-    spend = expected_average_spend(heavy_tailed, [0.0, 3.0], [0.0, 40.0])
-    assert np.isnan(spend[0]) and np.isfinite(spend[1])
-
-
-BG = BgNbdParams(r=0.243, alpha=4.414, a=0.793, b=2.426, log_likelihood=0.0, n_customers=2357)
-HISTORY = dict(x=np.array([2.0, 0.0, 5.0]), t_x=np.array([30.43, 0.0, 20.0]),
-               T=np.array([38.86, 10.0, 38.0]), monetary=np.array([22.345, 0.0, 80.0]))
+def test_no_mean_spend_where_the_model_has_none():
+    heavy_tailed = GammaGammaParams(p=0.1, q=0.8, gamma=10.0, n_customers=50)
+    spend = expected_average_spend(heavy_tailed, [0.0, 1.0, 3.0], [0.0, 40.0, 40.0])
+    # q <= 1: no population mean; p·1 + q <= 1: none for a single repeat purchase either
+    assert np.isnan(spend[0]) and np.isnan(spend[1])
+    assert spend[2] == pytest.approx(0.1 * (10.0 + 120.0) / (0.3 + 0.8 - 1.0))
+    # the value then falls back on the amounts seen: own mean, or the repeat buyers' mean
+    value = expected_value(BG, heavy_tailed, np.array([0.0, 1.0, 3.0]), np.array([0.0, 5.0, 9.0]),
+                           np.array([10.0, 10.0, 10.0]), np.array([0.0, 40.0, 40.0]), horizon=52.0)
+    orders = expected_purchases(BG, 52.0, [0.0, 1.0, 3.0], [0.0, 5.0, 9.0], [10.0, 10.0, 10.0])
+    np.testing.assert_allclose(value, orders * np.array([40.0, 40.0, spend[2]]))
 
 
 def test_expected_value_is_orders_times_spend():
