@@ -151,7 +151,7 @@ def grade_reason(grade: str, basis: str, close, gap: float, today: pd.Timestamp)
         basis += "_past"
     days = 0 if pd.isna(close) else abs((close - today).days)
     return text(f"rules.reason.grade.{basis}", grade=grade, date=iso(close), days=days,
-                gap="" if pd.isna(gap) else f"{gap:g}")
+                gap="" if pd.isna(gap) else int(gap + 0.5))   # whole days, rounded as people do
 
 
 def iso(day) -> str:
