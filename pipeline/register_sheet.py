@@ -18,13 +18,13 @@ from lxml import etree
 
 from pipeline.register_colours import add_highlights
 from pipeline.register_styles import StyleBook
+from pipeline.register_table import grow_dimension
 from pipeline.xlsx_package import M, PackageError, column_letters, column_number, rich_text
 
 if TYPE_CHECKING:
     from pipeline.writeback import OutColumn
 
 XML_SPACE = "{http://www.w3.org/XML/1998/namespace}space"
-_LETTERS = re.compile(r"[A-Za-z]+")
 _ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 _ESCAPE_LIKE = re.compile(r"_x[0-9A-Fa-f]{4}_")
 _C, _V, _IS, _T = M + "c", M + "v", M + "is", M + "t"
@@ -58,7 +58,7 @@ def update_customer_sheet(root: etree._Element, columns: Sequence[OutColumn],
                 if header_style is not None:
                     cell.set("s", header_style)
     last_row = _write_values(sheet_data, rows, placed, styles, date1904, keep_rows)
-    _grow_dimension(root, max(p.index for p in placed) if placed else 0, last_row)
+    grow_dimension(root, max(p.index for p in placed) if placed else 0, last_row)
     add_highlights(root, [(p.column.header, p.index) for p in placed], styles)
     return placed
 
@@ -342,42 +342,3 @@ def _is_missing(value) -> bool:
     return type(value).__name__ in ("NaTType", "NAType")
 
 
-def _grow_dimension(root: etree._Element, last_column: int, last_row: int) -> None:
-    dimension = root.find(M + "dimension")
-    if dimension is None or not last_column:
-        return
-    ref = dimension.get("ref", "A1")
-    first, _, last = ref.partition(":")
-    last = last or first
-    end_column = column_number(_LETTERS.match(last).group(0))
-    end_row = int(last[len(_LETTERS.match(last).group(0)):] or 1)
-    grown = f"{column_letters(max(end_column, last_column))}{max(end_row, last_row)}"
-    if grown != last:
-        dimension.set("ref", f"{first}:{grown}")
-
-
-def grow_table(table: etree._Element, added: list[tuple[int, str]]) -> bool:
-    """Widen a table whose header row is row 1 over headers added right after it."""
-    if table.get("headerRowCount", "1") == "0" or not added:
-        return False
-    first, _, last = table.get("ref", "").partition(":")
-    if not last or first[len(_LETTERS.match(first).group(0)):] != "1":
-        return False
-    end_letters = _LETTERS.match(last).group(0)
-    end_column = column_number(end_letters)
-    indexes = sorted(index for index, _ in added)
-    if indexes != list(range(end_column + 1, end_column + 1 + len(indexes))):
-        return False
-    new_end = column_letters(indexes[-1])
-    table.set("ref", f"{first}:{new_end}{last[len(end_letters):]}")
-    auto_filter = table.find(M + "autoFilter")
-    if auto_filter is not None and ":" in auto_filter.get("ref", ""):
-        start, _, stop = auto_filter.get("ref").partition(":")
-        stop_letters = _LETTERS.match(stop).group(0)
-        auto_filter.set("ref", f"{start}:{new_end}{stop[len(stop_letters):]}")
-    columns = table.find(M + "tableColumns")
-    next_id = max((int(c.get("id", "0")) for c in columns), default=0) + 1
-    for offset, (_, header) in enumerate(sorted(added)):
-        etree.SubElement(columns, M + "tableColumn", id=str(next_id + offset), name=header)
-    columns.set("count", str(len(columns)))
-    return True

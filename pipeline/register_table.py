@@ -1,0 +1,70 @@
+"""The extent of the customer range: the sheet's <dimension> and an Excel table over it.
+
+When the writeback adds computed headers after the last used column, a table
+(ListObject) whose header row is row 1 must grow over them, with a tableColumn each,
+or Excel opens the file with a repair prompt.  Rows of a table's totals row are
+staff formulas and are never blanked.
+"""
+from __future__ import annotations
+
+import re
+
+from lxml import etree
+
+from pipeline.xlsx_package import M, column_letters, column_number, split_ref
+
+_LETTERS = re.compile(r"[A-Za-z]+")
+
+
+def grow_dimension(root: etree._Element, last_column: int, last_row: int) -> None:
+    """Widen the sheet's <dimension> (its used range) over what was written."""
+    dimension = root.find(M + "dimension")
+    if dimension is None or not last_column:
+        return
+    ref = dimension.get("ref", "A1")
+    first, _, last = ref.partition(":")
+    last = last or first
+    end_column = column_number(_LETTERS.match(last).group(0))
+    end_row = int(last[len(_LETTERS.match(last).group(0)):] or 1)
+    grown = f"{column_letters(max(end_column, last_column))}{max(end_row, last_row)}"
+    if grown != last:
+        dimension.set("ref", f"{first}:{grown}")
+
+
+def totals_rows(tables) -> set[int]:
+    """Rows of table totals: staff formulas there, never blanked."""
+    rows: set[int] = set()
+    for table in tables:
+        count = int(table.get("totalsRowCount", "0") or 0)
+        last = table.get("ref", "").partition(":")[2]
+        if count and last:
+            end = split_ref(last)[1]
+            rows.update(range(end - count + 1, end + 1))
+    return rows
+
+
+def grow_table(table: etree._Element, added: list[tuple[int, str]]) -> bool:
+    """Widen a table whose header row is row 1 over headers added right after it."""
+    if table.get("headerRowCount", "1") == "0" or not added:
+        return False
+    first, _, last = table.get("ref", "").partition(":")
+    if not last or first[len(_LETTERS.match(first).group(0)):] != "1":
+        return False
+    end_letters = _LETTERS.match(last).group(0)
+    end_column = column_number(end_letters)
+    indexes = sorted(index for index, _ in added)
+    if indexes != list(range(end_column + 1, end_column + 1 + len(indexes))):
+        return False
+    new_end = column_letters(indexes[-1])
+    table.set("ref", f"{first}:{new_end}{last[len(end_letters):]}")
+    auto_filter = table.find(M + "autoFilter")
+    if auto_filter is not None and ":" in auto_filter.get("ref", ""):
+        start, _, stop = auto_filter.get("ref").partition(":")
+        stop_letters = _LETTERS.match(stop).group(0)
+        auto_filter.set("ref", f"{start}:{new_end}{stop[len(stop_letters):]}")
+    columns = table.find(M + "tableColumns")
+    next_id = max((int(c.get("id", "0")) for c in columns), default=0) + 1
+    for offset, (_, header) in enumerate(sorted(added)):
+        etree.SubElement(columns, M + "tableColumn", id=str(next_id + offset), name=header)
+    columns.set("count", str(len(columns)))
+    return True
