@@ -167,11 +167,16 @@ CHECKS = {
     "state.key_account_window_days": _POSITIVE,
     "state.key_account_share": _SHARE,
     "churn.rhythm_min_orders": (lambda v: v >= 2, "must be ≥ 2"),
+    **{f"churn.{k}": _POSITIVE for k in ("spend_window_days", "model_horizon_days", "value_horizon_days")},
+    **{f"churn.{k}": _NON_NEGATIVE for k in ("rhythm_medium_factor", "rhythm_medium_extra_days", "rhythm_high_factor",
+                                              "rhythm_high_extra_days", "spend_min_amount", "neglect_min_days")},
     "churn.spend_drop_ratio": _SHARE,
     "churn.model_alive_threshold": _SHARE,
     "churn.model_min_repeat_customers": _POSITIVE,
     "churn.unhappy_satisfaction": (lambda v: 1 <= v <= 5, "must be 1–5"),
     "care.days_ahead": _NON_NEGATIVE,
+    "care.festivals": (lambda v: all(_known_festival(f) for f in v),
+                       "must name festivals the program knows: 元旦 春节 元宵 清明 劳动节 端午 七夕 中秋 重阳 国庆 腊八 除夕"),
     "care.grades": (lambda v: all(g in "ABCDE" and len(g) == 1 for g in v), "must list grades A–E"),
     "tasks.daily_cap": _POSITIVE,
     "mail.port": (lambda v: 0 < v < 65536, "must be a port number 1–65535"),
@@ -182,6 +187,15 @@ CHECKS = {
     "schedule.lock_retry_minutes": _POSITIVE,
     "schedule.keep_log_days": _POSITIVE,
 }
+
+
+def _known_festival(name: str) -> bool:
+    from pipeline.care_dates import festival_date
+    try:
+        festival_date(name, 2026)
+    except KeyError:
+        return False
+    return True
 
 
 def load_config(path: Path | None) -> Config:
