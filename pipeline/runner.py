@@ -1,6 +1,6 @@
 """One nightly run, start to finish: the flow a newcomer should read first.
 
-    read the register  ->  validate  ->  rule stages  ->  report.xlsx
+    read the register  ->  validate  ->  rule stages  ->  report.xlsx (in its own process)
                        ->  write back into the register (unless --dry-run)
                        ->  emails (send, or the outbox)  ->  summary.json
 
@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
-from pipeline import demo, emails, mailer, summary, writeback
+from pipeline import background, demo, emails, mailer, summary, writeback
 from pipeline.config import Config
 from pipeline.messages import text
 from pipeline.model import Problem, State
@@ -49,11 +49,13 @@ def run_once(opts: RunOptions) -> RunOutcome:
     day_dir = opts.output / opts.today.isoformat()
     try:
         state, problems, snap = _compute(opts, facts)
-        with stage(text("run.step.report")):
-            write_report(day_dir / "report.xlsx", state, problems)
-        facts["report"] = str(day_dir / "report.xlsx")
+        facts["step"] = "report"   # its failure is only known at wait()
+        report = background.start(_write_report, day_dir / "report.xlsx", state, problems, name="report")
         written = _write_back(opts, state, snap, facts)
         _send_emails(opts, state, problems, facts)
+        facts["step"] = "report"
+        report.wait()
+        facts["report"] = str(day_dir / "report.xlsx")
         summary.finish(facts, state, problems)
         return RunOutcome(day=opts.today, ok=True, retry_writeback=written.retry, give_up_writeback=written.give_up)
     except RegisterError as e:
@@ -65,6 +67,11 @@ def run_once(opts: RunOptions) -> RunOutcome:
         return RunOutcome(day=opts.today, ok=False, reason=facts["error"])
     finally:
         summary.write(day_dir / "summary.json", facts)
+
+
+def _write_report(path: Path, state: State, problems: list[Problem]) -> None:
+    with stage(text("run.step.report")):
+        write_report(path, state, problems)
 
 
 def _compute(opts: RunOptions, facts: dict) -> tuple[State, list[Problem], writeback.FileSnapshot]:
@@ -83,7 +90,6 @@ def _compute(opts: RunOptions, facts: dict) -> tuple[State, list[Problem], write
     facts["step"] = "rules"
     with stage(text("run.step.rules")):
         state, rule_problems = run_stages(State.start(register, opts.today, opts.run_date), config)
-    facts["step"] = "report"
     return state, problems + rule_problems, snap
 
 

@@ -51,3 +51,13 @@ def test_the_manager_is_told_when_the_lock_never_goes(tmp_path):
     assert message["Subject"] == "【台账未更新】11月23日 · 台账.xlsx"
     assert "台账.xlsx 今天没能更新" in message.get_body(("plain",)).get_content()
     assert summary(tmp_path)["writeback"]["notices"] == ["outbox"]
+
+
+def test_a_report_that_cannot_be_written_fails_the_run_with_its_step(tmp_path):
+    register = minimal_register(tmp_path / "台账.xlsx", [customer("C1", "鑫达汽修厂", 需求="无")])
+    (tmp_path / "out" / DAY.isoformat() / "report.xlsx").mkdir(parents=True)   # in the way
+    opts = RunOptions(config=Config(), today=DAY, run_date=DAY, register=register, output=tmp_path / "out")
+    outcome = run_once(opts)
+    assert not outcome.ok
+    facts = summary(tmp_path)
+    assert facts["status"] == "failed" and facts["failed_step"] == "report"
