@@ -7,6 +7,7 @@ Exit status: 0 when the run finished (problems in the data are reported, not fat
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import sys
 import threading
@@ -22,6 +23,7 @@ from pipeline.runner import RunOptions, run_once
 RUN_LOCK, SCHEDULE_LOCK = "run.lock", "schedule.lock"
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 DEFAULT_CONFIG = PROJECT_DIR / "config.toml"
+log = logging.getLogger("pipeline")
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -62,9 +64,23 @@ def main(argv: list[str] | None = None, environ: dict | None = None) -> int:
         return _fail(runlock.busy_message(output / RUN_LOCK), 3)
     with lock:
         outcome = run_once(options(date.today()))
-    lines = summary.terminal_lines(_read_json(output / outcome.day.isoformat() / "summary.json"))
-    print("\n".join(lines), file=sys.stdout if outcome.ok else sys.stderr)
+    lines = _summary_lines(output, outcome.day, logging.DEBUG)   # the day's log keeps them too
+    _print(lines, sys.stdout if outcome.ok else sys.stderr)
     return 0 if outcome.ok else 1
+
+
+def _print(lines: list[str], stream) -> None:
+    try:
+        print("\n".join(lines), file=stream, flush=True)
+    except BrokenPipeError:   # e.g. `python run.py | head`: the run itself went fine
+        sys.stdout = open(os.devnull, "w")
+
+
+def _summary_lines(output: Path, day: date, level: int) -> list[str]:
+    lines = summary.terminal_lines(_read_json(output / day.isoformat() / "summary.json"))
+    for line in lines:
+        log.log(level, line)
+    return lines
 
 
 def _schedule(config: Config, output: Path, options) -> int:
@@ -80,6 +96,7 @@ def _schedule(config: Config, output: Path, options) -> int:
             return RunOutcome(day=day, ok=False, reason=runlock.busy_message(output / RUN_LOCK))
         with lock:
             outcome = run_once(options(day))
+        _summary_lines(output, outcome.day, logging.INFO)
         if outcome.retry_writeback is None:
             return outcome
         return replace(outcome, retry_writeback=_under_lock(output, outcome.retry_writeback))

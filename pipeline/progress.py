@@ -46,8 +46,7 @@ def stage(desc: str, *, stream: TextIO | None = None) -> Iterator[None]:
     stream = stream if stream is not None else sys.stdout
     interactive = is_interactive(stream)
     if interactive:
-        stream.write(f"{desc}…")
-        stream.flush()
+        _say(stream, f"{desc}…")
     started = time.perf_counter()
     ok = False
     try:
@@ -55,12 +54,20 @@ def stage(desc: str, *, stream: TextIO | None = None) -> Iterator[None]:
         ok = True
     finally:
         if interactive:
-            stream.write("\r")
+            _say(stream, "\r")
         _finished_line(stream, desc, started, ok=ok)
 
 
 def _finished_line(stream: TextIO, desc: str, started: float, *, ok: bool) -> None:
     seconds = time.perf_counter() - started
     key = "progress.done" if ok else "progress.failed"
-    stream.write(text(key, desc=desc, seconds=seconds) + "\n")
-    stream.flush()
+    _say(stream, text(key, desc=desc, seconds=seconds) + "\n")
+
+
+def _say(stream: TextIO, words: str) -> None:
+    # Progress is a courtesy: a closed or broken terminal must never stop the night's run.
+    try:
+        stream.write(words)
+        stream.flush()
+    except (OSError, ValueError):
+        pass

@@ -19,7 +19,7 @@ from pipeline import background, demo, emails, mailer, summary, writeback
 from pipeline.config import Config
 from pipeline.messages import text
 from pipeline.model import Problem, State
-from pipeline.progress import stage
+from pipeline.progress import progress, stage
 from pipeline.schema import ROLE_MANAGER
 from pipeline.report import write_report
 from pipeline.scheduler import RunOutcome
@@ -79,17 +79,18 @@ def _compute(opts: RunOptions, facts: dict) -> tuple[State, list[Problem], write
     config = opts.config
     if not opts.register.exists() and config.register.create_demo_if_missing:
         opts.register.parent.mkdir(parents=True, exist_ok=True)
-        demo.write_demo_register(opts.register, opts.today)
+        with stage(text("run.step.demo")):
+            demo.write_demo_register(opts.register, opts.today)
         facts["demo_created"] = True
-    with stage(text("run.step.read")):
-        snap = writeback.snapshot(opts.register) if opts.register.exists() else None
-        sheets = read_workbook(opts.register)
+    snap = writeback.snapshot(opts.register) if opts.register.exists() else None
+    sheets = read_workbook(opts.register)
     facts["step"] = "validate"
     with stage(text("run.step.validate")):
         register, problems = validate(sheets, config, opts.run_date)
     facts["step"] = "rules"
-    with stage(text("run.step.rules")):
-        state, rule_problems = run_stages(State.start(register, opts.today, opts.run_date), config)
+    state, rule_problems = run_stages(State.start(register, opts.today, opts.run_date), config,
+                                      each=lambda stages: progress(stages, total=len(stages),
+                                                                   desc=text("run.step.rules")))
     return state, problems + rule_problems, snap
 
 

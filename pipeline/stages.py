@@ -5,7 +5,7 @@ Later stages read the columns earlier ones added to ``state.customers``.
 """
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 from pipeline.cadence import cadence
 from pipeline.care import care_tasks
@@ -34,10 +34,14 @@ STAGES: list[Stage] = [
 ]
 
 
-def run_stages(state: State, config: Config, stages: Sequence[Stage] = STAGES) -> tuple[State, list[Problem]]:
-    """Run ``stages`` in order; the problems of all of them, in stage order."""
+def run_stages(state: State, config: Config, stages: Sequence[Stage] = STAGES,
+               each: Callable[[Sequence[Stage]], Iterable[Stage]] = iter) -> tuple[State, list[Problem]]:
+    """Run ``stages`` in order; the problems of all of them, in stage order.
+
+    ``each`` may wrap the list, e.g. in a progress bar (the runner's business).
+    """
     problems: list[Problem] = []
-    for stage in stages:
+    for stage in each(stages):
         state, found = stage(state, config)
         problems.extend(found)
     return state, problems

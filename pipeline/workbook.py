@@ -13,6 +13,7 @@ from pathlib import Path
 import python_calamine as calamine
 
 from pipeline.messages import text
+from pipeline.progress import progress
 
 OLE_MAGIC = b"\xd0\xcf\x11\xe0"   # encrypted .xlsx (and old .xls) are OLE compound files
 ZIP_MAGIC = b"PK\x03\x04"
@@ -27,8 +28,9 @@ def read_workbook(path: Path) -> dict[str, list[list]]:
     _check_file(path)
     try:
         book = calamine.CalamineWorkbook.from_path(str(path))
+        names = book.sheet_names
         return {name: book.get_sheet_by_name(name).to_python(skip_empty_area=False)
-                for name in book.sheet_names}
+                for name in progress(names, total=len(names), desc=text("run.step.read"))}
     except (calamine.CalamineError, calamine.ZipError, calamine.XmlError, ValueError) as e:
         raise RegisterError(text("register.corrupt", path=path, error=str(e).splitlines()[0][:200])) from None
 
