@@ -96,3 +96,25 @@ def test_demo_register_is_created_on_a_fresh_clone(tmp_path):
     assert (tmp_path / "input" / "台账.xlsx").exists()
     facts = json.loads((tmp_path / "out" / DAY / "summary.json").read_text(encoding="utf-8"))
     assert facts["counts"]["customers"] >= 150 and facts["demo_created"]
+
+
+def test_the_morning_emails_arrive_once_through_a_real_server(tmp_path, register):
+    """The whole run as the shop has it: an SMTP server with a login, the password in the
+    environment; each person gets their email once, a second run the same day sends nothing."""
+    from tests.smtp_server import smtp_server
+    with smtp_server(login=("crm", "s3cret")) as server:
+        (tmp_path / "config.toml").write_text(
+            "[register]\ncreate_demo_if_missing = false\n"
+            f"[mail]\nhost = \"{server.host}\"\nport = {server.port}\nsecurity = \"none\"\nuser = \"crm\"\n"
+            "from_address = \"crm@shop.example\"\n", encoding="utf-8")
+        environ = {"SHOP_MAIL_PASSWORD": "s3cret"}
+        assert run(tmp_path, "--register", str(register), "--date", DAY, environ=environ) == 0
+        assert run(tmp_path, "--register", str(register), "--date", DAY, environ=environ) == 0
+        rep = server.handler.to("wangqiang@example.com")
+        boss = server.handler.to("boss@example.com")
+    assert len(rep) == 1 and len(boss) == 1
+    body = rep[0].get_body(("plain",)).get_content()
+    assert "鑫达汽修厂" in body and "顺通车队" not in body       # 顺通车队's rep 李四 is unknown: the 主管's
+    assert "顺通车队" in boss[0].get_body(("plain",)).get_content()
+    facts = json.loads((tmp_path / "out" / DAY / "summary.json").read_text(encoding="utf-8"))
+    assert {e["status"] for e in facts["emails"]} == {"already_sent"}
