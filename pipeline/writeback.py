@@ -11,7 +11,6 @@ it in atomically.  Any refusal leaves the register untouched and is returned, no
 from __future__ import annotations
 
 import hashlib
-import io
 import os
 import shutil
 from collections.abc import Mapping, Sequence
@@ -20,7 +19,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from python_calamine import CalamineWorkbook
 
 from pipeline import schema
 from pipeline.messages import text
@@ -28,8 +26,9 @@ from pipeline.register_lock import FileSnapshot, find_lock, make_backup, snapsho
 from pipeline.register_sheet import PlacedColumn, update_customer_sheet
 from pipeline.register_styles import StyleBook
 from pipeline.register_table import grow_table, totals_rows
-from pipeline.xlsx_package import (Package, PackageError, column_letters, locate,
-                                   serialize_xml, shared_strings, write_package)
+from pipeline.register_verify import first_staff_difference
+from pipeline.xlsx_package import (Package, PackageError, locate, serialize_xml, shared_strings,
+                                   write_package)
 
 __all__ = ["FileSnapshot", "OutColumn", "WriteResult", "snapshot", "find_lock",
            "update_register", "build_updated", "computed_columns", "describe"]
@@ -110,13 +109,13 @@ def build_updated(data: bytes, sheet_name: str, columns: Sequence[OutColumn]) ->
     parts = locate(package, sheet_name)
     if parts.styles is None:
         raise PackageError("bad_package", "no styles part")
-    sheet = package.xml(parts.sheet)
     styles = StyleBook(package.xml(parts.styles))
     tables = {part: package.xml(part) for part in parts.tables}
-    placed = update_customer_sheet(
-        sheet, columns, lambda wanted: shared_strings(package, parts.shared_strings, wanted),
+    sheet, placed = update_customer_sheet(
+        package.read(parts.sheet), parts.sheet, columns,
+        lambda wanted: shared_strings(package, parts.shared_strings, wanted),
         styles, parts.date1904, totals_rows(tables.values()))
-    replaced = {parts.sheet: serialize_xml(sheet)}
+    replaced = {parts.sheet: sheet}
     added = [(p.index, p.column.header) for p in placed if p.added]
     for part, table in tables.items():
         if grow_table(table, added):
@@ -136,37 +135,10 @@ def staff_difference(old: bytes, new: bytes, sheet_name: str, update: Update) ->
         if before.filename not in update.rewritten and (
                 before.CRC, before.file_size) != (after.CRC, after.file_size):
             return before.filename
-    owned = {p.index - 1 for p in update.placed}
-    before_rows = _sheet_rows(old, sheet_name)
-    after_rows = _sheet_rows(new, sheet_name)
-    width = max(len(row) for row in (*before_rows[:1], *after_rows[:1], [])) + 1
-    # Compare runs of staff columns as list slices: 50,000 rows x 30 columns stays fast.
-    runs, start = [], 0
-    for stop in sorted(owned | {width}):
-        if stop > start:
-            runs.append((start, stop))
-        start = stop + 1
-    for r in range(max(len(before_rows), len(after_rows))):
-        before_row = before_rows[r] if r < len(before_rows) else []
-        after_row = after_rows[r] if r < len(after_rows) else []
-        for start, stop in runs:
-            was, now = before_row[start:stop], after_row[start:stop]
-            if was == now:
-                continue
-            was += [""] * (stop - start - len(was))
-            now += [""] * (stop - start - len(now))
-            for offset, (a, b) in enumerate(zip(was, now)):
-                if a != b:
-                    return f"{sheet_name}!{column_letters(start + offset + 1)}{r + 1}"
-    return None
-
-
-def _sheet_rows(data: bytes, sheet_name: str) -> list[list]:
-    book = CalamineWorkbook.from_filelike(io.BytesIO(data))
-    try:
-        return book.get_sheet_by_name(sheet_name).to_python(skip_empty_area=False)
-    finally:
-        book.close()
+    part = locate(old_package, sheet_name).sheet
+    where = first_staff_difference(old_package.read(part), new_package.read(part), part,
+                                   {p.index for p in update.placed})
+    return f"{sheet_name}!{where}" if where else None
 
 
 def update_register(path: Path, sheet_name: str, columns: Sequence[OutColumn], *,

@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 from lxml import etree
 from python_calamine import CalamineWorkbook
 
-from pipeline import writeback
+from pipeline import register_stream, writeback
 from pipeline.model import Register, State
 from pipeline.register_lock import backups_of, lock_owner
 from pipeline.writeback import OutColumn, build_updated, find_lock, snapshot, update_register
@@ -374,3 +374,50 @@ def test_backups_keep_the_newest_n(register):
     kept = backups_of(register, backups)
     assert [p.read_bytes() for p in kept] == made[-2:]
     assert len({p.name for p in kept}) == 2
+
+
+# --- streaming: the sheet is written row batch by row batch ------------------------------
+
+def pretty_printed(data: bytes) -> bytes:
+    """The register with its customer sheet re-indented (whitespace between rows and cells)."""
+    package = Package(data)
+    root = etree.fromstring(package.read(SHEET))
+    etree.indent(root)
+    return write_package(package, {SHEET: etree.tostring(root, xml_declaration=True,
+                                                         encoding="UTF-8", standalone=True)})
+
+
+@pytest.mark.parametrize("pretty", [False, True])
+def test_the_batch_size_does_not_change_a_byte(rich_bytes, monkeypatch, pretty):
+    source = pretty_printed(rich_bytes) if pretty else rich_bytes
+    whole = build_updated(source, "客户", computed_columns()).data
+    monkeypatch.setattr(register_stream, "_BATCH", 1)
+    assert build_updated(source, "客户", computed_columns()).data == whole
+    sheet = parts(whole)[SHEET]
+    assert sheet.count(b"<row ") == len(sheet_rows(whole))
+    if pretty:
+        assert b"</row>\n" in sheet and sheet_rows(whole) == sheet_rows(
+            build_updated(rich_bytes, "客户", computed_columns()).data)
+
+
+def test_a_restyled_staff_cell_fails_verification(rich_bytes):
+    update = build_updated(rich_bytes, "客户", computed_columns())
+    package = Package(update.data)
+    sheet = package.read(SHEET)
+    cell = re.search(rb'<c r="B3"( s="\d+")?', sheet)
+    restyled = sheet.replace(cell.group(0), b'<c r="B3" s="0"' if cell.group(1) else
+                             b'<c r="B3" s="1"', 1)
+    tampered = write_package(package, {SHEET: restyled})
+    assert writeback.staff_difference(rich_bytes, tampered, "客户", update) == "客户!B3"
+
+
+def test_rows_out_of_order_are_refused(register, rich_bytes):
+    package = Package(rich_bytes)
+    sheet = package.read(SHEET)
+    rows = re.findall(rb"<row [^>]*>.*?</row>", sheet)
+    swapped = sheet.replace(rows[1] + rows[2], rows[2] + rows[1])
+    register.write_bytes(write_package(package, {SHEET: swapped}))
+    before = register.read_bytes()
+    result = run(register)
+    assert (result.status, result.reason_code) == ("refused", "bad_xml")
+    assert register.read_bytes() == before
