@@ -35,16 +35,28 @@ class PlacedColumn:
 
 
 def update_customer_sheet(xml: bytes, part: str, columns: Sequence[OutColumn],
-                          shared: Callable[[set[int]], Mapping[int, str]], styles: StyleBook,
-                          date1904: bool, keep_rows: set[int]) -> tuple[bytes, list[PlacedColumn]]:
-    """The sheet part with ``columns`` written; rows in ``keep_rows`` are never blanked."""
-    headers = _header_texts(xml, part, shared)
-    placed = _place(columns, headers, lambda: _last_used_column(xml, part))
-    rows = _CustomerRows(placed, headers, styles, date1904, keep_rows)
-    root, chunks = rewrite_sheet(xml, part, rows)
+                          shared: Callable[[set[int]], Mapping[int, str]],
+                          new_styles: Callable[[], StyleBook], date1904: bool,
+                          keep_rows: set[int]) -> tuple[bytes, list[PlacedColumn], StyleBook]:
+    """The sheet part with ``columns`` written, where they went, and the styles they use.
+
+    Rows in ``keep_rows`` are never blanked.  ``new_styles`` gives the workbook's styles
+    as read, so a pass that is written again leaves no styles behind.
+    """
+    headers, last_used = _header_row(xml, part, shared)
+    while True:
+        # New headers go after the last used column.  Row 1 nearly always reaches it; the
+        # pass measures the real one and, when data reaches further, writes again.
+        styles = new_styles()
+        placed = _place(columns, headers, last_used)
+        rows = _CustomerRows(placed, headers, styles, date1904, keep_rows)
+        root, chunks = rewrite_sheet(xml, part, rows)
+        if not rows.measuring or rows.last_used == last_used:
+            break
+        last_used = rows.last_used
     grow_dimension(root, max(p.index for p in placed) if placed else 0, rows.last_row)
     add_highlights(root, [(p.column.header, p.index) for p in placed], styles)
-    return join_sheet(root, chunks), placed
+    return join_sheet(root, chunks), placed, styles
 
 
 class _CustomerRows:
@@ -63,12 +75,16 @@ class _CustomerRows:
         self._header_due = any(p.added for p in placed)
         self._first_column = min((p.index for p in placed), default=0)
         self._style_above: dict[int, str] = {}
+        self.measuring = any(p.added for p in placed)
+        self.last_used = 0              # the last column with a value, in the original rows
 
     def start(self, root: etree._Element) -> None:
         # A new cell looks like the one above it in its column, else the column's default.
         self._style_above = _column_styles(root)
 
     def row(self, row: etree._Element, r: int) -> None:
+        if self.measuring:
+            self.last_used = max(self.last_used, _last_valued(row))
         if self._header_due:
             self._write_header(row if r == 1 else _row_before(row, 1))
         while self._next_wanted is not None and self._next_wanted <= r:
@@ -143,47 +159,45 @@ def _cell_text(cell: etree._Element, shared: Mapping[int, str]) -> str | None:
     return shared.get(int(value.text)) if kind == "s" else value.text
 
 
-def _header_texts(xml: bytes, part: str, shared: Callable) -> dict[int, str]:
-    """Row 1's header texts by column (read from the sheet's first row only)."""
+def _header_row(xml: bytes, part: str, shared: Callable) -> tuple[dict[int, str], int]:
+    """Row 1's header texts by column, and its last column with a value (first row only)."""
     rows = iter_rows(xml, part)
     try:
         row = next(rows, None)
         if row is None or row.get("r") != "1":
-            return {}
+            return {}, 0
         cells = list(row.iterchildren(M + "c"))
         wanted = {int(c.findtext(M + "v")) for c in cells
                   if c.get("t") == "s" and (c.findtext(M + "v") or "").isdigit()}
         strings = shared(wanted)
         texts = {column_of(c): _cell_text(c, strings) for c in cells}
+        last_used = _last_valued(row)
     finally:
         rows.close()
-    return {index: text.strip() for index, text in texts.items() if text and text.strip()}
+    return ({index: text.strip() for index, text in texts.items() if text and text.strip()},
+            last_used)
 
 
-def _last_used_column(xml: bytes, part: str) -> int:
-    last = 0
-    for row in iter_rows(xml, part):
-        for cell in reversed(row):
-            if cell.tag == _C and any(child.tag in _VALUE_TAGS for child in cell):
-                last = max(last, column_of(cell))
-                break
-    return last
+def _last_valued(row: etree._Element) -> int:
+    for cell in reversed(row):
+        if cell.tag == _C and any(child.tag in _VALUE_TAGS for child in cell):
+            return column_of(cell)
+    return 0
 
 
 def _place(columns: Sequence[OutColumn], headers: dict[int, str],
-           last_used: Callable[[], int]) -> list[PlacedColumn]:
-    """Each column's place: its header's column, or a new one after the last used column
-    (``last_used`` scans the whole sheet, so it is asked only when a header is missing)."""
+           last_used: int) -> list[PlacedColumn]:
+    """Each column's place: its header's column, or a new one after the last used column."""
     by_name: dict[str, int] = {}
     for index, text in sorted(headers.items()):
         by_name.setdefault(text.casefold(), index)
-    placed, taken, next_free = [], set(), None
+    placed, taken, next_free = [], set(), last_used
     for column in columns:
         names = [name.strip().casefold() for name in (column.header, *column.aliases)]
         index = next((by_name[n] for n in names if n in by_name), None)
         added = index is None
         if added:
-            next_free = (last_used() if next_free is None else next_free) + 1
+            next_free += 1
             index = next_free
         if index in taken:
             raise ValueError(f"two computed columns share column {index}: {column.header}")

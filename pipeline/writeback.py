@@ -109,12 +109,12 @@ def build_updated(data: bytes, sheet_name: str, columns: Sequence[OutColumn]) ->
     parts = locate(package, sheet_name)
     if parts.styles is None:
         raise PackageError("bad_package", "no styles part")
-    styles = StyleBook(package.xml(parts.styles))
     tables = {part: package.xml(part) for part in parts.tables}
-    sheet, placed = update_customer_sheet(
+    sheet, placed, styles = update_customer_sheet(
         package.read(parts.sheet), parts.sheet, columns,
         lambda wanted: shared_strings(package, parts.shared_strings, wanted),
-        styles, parts.date1904, totals_rows(tables.values()))
+        lambda: StyleBook(package.xml(parts.styles)), parts.date1904,
+        totals_rows(tables.values()))
     replaced = {parts.sheet: sheet}
     added = [(p.index, p.column.header) for p in placed if p.added]
     for part, table in tables.items():

@@ -421,3 +421,23 @@ def test_rows_out_of_order_are_refused(register, rich_bytes):
     result = run(register)
     assert (result.status, result.reason_code) == ("refused", "bad_xml")
     assert register.read_bytes() == before
+
+
+def test_new_headers_go_after_data_that_reaches_past_the_header_row(tmp_path):
+    path = tmp_path / "wide.xlsx"
+    book = xlsxwriter.Workbook(str(path))
+    sheet = book.add_worksheet("客户")
+    sheet.write_row(0, 0, ["客户编号", "名称"])
+    sheet.write_row(1, 0, ["C1", "甲", None, None, None, None, "没有表头的备注"])
+    sheet.write_datetime(2, 5, dt.datetime(2026, 1, 2), book.add_format({"num_format": "yyyy/m/d"}))
+    book.close()
+    # Placed after row 1 alone, 逾期天数 would land on the date in F3 and need a new style.
+    columns = [OutColumn("等级", "text", {2: "A", 3: "B"}), OutColumn("客户状态", "text", {}),
+               OutColumn("重点客户", "text", {}), OutColumn("逾期天数", "int", {3: 5})]
+    data = build_updated(path.read_bytes(), "客户", columns).data
+    rows = sheet_rows(data)
+    assert rows[0][7:] == ["等级", "客户状态", "重点客户", "逾期天数"]
+    assert rows[1][6] == "没有表头的备注" and rows[2][5] == dt.date(2026, 1, 2)
+    assert [row[7] for row in rows[1:]] == ["A", "B"] and rows[2][10] == 5
+    styles = etree.fromstring(parts(data)["xl/styles.xml"])
+    assert len(styles.find("{*}cellXfs")) == 2     # the discarded first pass left no style
