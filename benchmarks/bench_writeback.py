@@ -95,6 +95,15 @@ def nightly_columns(customers: int, night: int) -> list[OutColumn]:
     ]
 
 
+def peak_mb() -> float:
+    """The process's peak resident memory; the writeback must not add much to the run's."""
+    try:
+        import resource
+    except ImportError:                 # Windows: no resource module
+        return float("nan")
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def timed(label: str, action):
     start = time.perf_counter()
     result = action()
@@ -121,6 +130,7 @@ def main() -> None:
     shutil.copyfile(source, work)
     columns = nightly_columns(args.customers, night=1)
     data = work.read_bytes()
+    print(f"peak memory before the update (ru_maxrss): {peak_mb():.0f} MB")
     timed("build_updated (customer sheet rewrite only)",
           lambda: build_updated(data, "客户", columns))
     update_seconds, result = timed("update_register (checks, backup, verify, replace)",
@@ -129,6 +139,7 @@ def main() -> None:
                                        backup_dir=args.cache / "backups", keep_backups=2,
                                        stamp="bench"))
     print(f"  -> {result.status} {result.reason_code}")
+    print(f"peak memory so far (ru_maxrss): {peak_mb():.0f} MB")
     timed("update_register, second night, same values", lambda: update_register(
         work, "客户", columns, read_snapshot=snapshot(work), backup_dir=args.cache / "backups",
         keep_backups=2, stamp="bench"))
