@@ -25,12 +25,12 @@ import pandas as pd
 
 from pipeline.bgnbd import expected_purchases, fit_bgnbd, p_alive, rfm_summary
 from pipeline.messages import text
+from pipeline.customer_state import ACTIVE
 from pipeline.model import State
 from pipeline.spend_model import expected_value, fit_gamma_gamma
 
 UNIT_DAYS = 7.0          # the model is fitted in weeks, as in the BG/NBD literature
 RUN_RATE_DAYS = 365      # "last year" for the run-rate estimate used without a fit
-ACTIVE = "现实"
 
 
 def known_orders(state: State) -> pd.DataFrame:

@@ -27,14 +27,14 @@ log = logging.getLogger("pipeline")
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
-    p = argparse.ArgumentParser(prog="run.py", description="客户台账每日跟进：评级、跟进任务、流失预警、写回台账、发送邮件")
-    p.add_argument("--date", help="按这一天运行 (YYYY-MM-DD)，默认今天")
-    p.add_argument("--dry-run", action="store_true", help="只生成报表和 outbox 邮件，不改台账、不发邮件")
-    p.add_argument("--config", type=Path, default=DEFAULT_CONFIG, help="配置文件，默认 config.toml")
-    p.add_argument("--register", type=Path, help="客户台账 .xlsx，默认取 config.toml 的 [register] path")
-    p.add_argument("--output", type=Path, help="输出文件夹，默认取 config.toml 的 [output] dir")
-    p.add_argument("--resend", action="store_true", help="今天已发过的邮件也重新发送")
-    p.add_argument("--schedule", action="store_true", help="常驻运行，每天按 [schedule] time 自动运行")
+    p = argparse.ArgumentParser(prog="run.py", description=text("cli.help"))
+    p.add_argument("--date", help=text("cli.help.date"))
+    p.add_argument("--dry-run", action="store_true", help=text("cli.help.dry_run"))
+    p.add_argument("--config", type=Path, default=DEFAULT_CONFIG, help=text("cli.help.config"))
+    p.add_argument("--register", type=Path, help=text("cli.help.register"))
+    p.add_argument("--output", type=Path, help=text("cli.help.output"))
+    p.add_argument("--resend", action="store_true", help=text("cli.help.resend"))
+    p.add_argument("--schedule", action="store_true", help=text("cli.help.schedule"))
     return p.parse_args(argv)
 
 
