@@ -105,7 +105,8 @@ def _task_table(state: State):
         for rank, task in enumerate(day.tasks + day.unassigned, start=1):
             rows.append([day.rep, rank, text(f"task.kind.{task.kind}"), task.customer_id, task.customer_name,
                          task.contact, task.phone, task.grade, text("yes") if task.key_account else "",
-                         task.due, task.overdue_days, "；".join(task.reasons + ((task.care_event,) if task.care_event else ())),
+                         task.due, task.overdue_days,
+                         text("churn.reason.joiner").join(task.reasons + ((task.care_event,) if task.care_event else ())),
                          task.latest_note, task.record_hint])
     return [text(f"report.tasks.{k}") for k in keys], kinds, _by_column(rows, len(keys))
 
