@@ -18,7 +18,7 @@ from pipeline.register_cells import clear, fill_new, is_missing, set_text, set_v
 from pipeline.register_colours import add_highlights
 from pipeline.register_stream import column_of, iter_rows, join_sheet, rewrite_sheet
 from pipeline.register_styles import StyleBook
-from pipeline.register_table import grow_dimension
+from pipeline.register_table import grow_dimension, widen_added_columns
 from pipeline.xlsx_package import M, column_letters, rich_text
 
 if TYPE_CHECKING:
@@ -26,6 +26,16 @@ if TYPE_CHECKING:
 
 _C, _ROW = M + "c", M + "row"
 _VALUE_TAGS = {M + "v", M + "f", M + "is"}
+
+# Widths in Excel character units (a Chinese character counts about 2): a date fits in
+# 12, a header of four characters plus the filter button in 10.
+_WIDTHS = {"date": 12, "int": 11, "percent": 12, "money": 12, "text": 10}
+
+
+def column_width(column: OutColumn) -> float:
+    """The width an added column gets: its own, else one for its kind of value."""
+    return column.width if column.width is not None else _WIDTHS.get(column.kind, 10)
+
 
 @dataclass(frozen=True)
 class PlacedColumn:
@@ -55,6 +65,7 @@ def update_customer_sheet(xml: bytes, part: str, columns: Sequence[OutColumn],
             break
         last_used = rows.last_used
     grow_dimension(root, max(p.index for p in placed) if placed else 0, rows.last_row)
+    widen_added_columns(root, {p.index: column_width(p.column) for p in placed if p.added})
     add_highlights(root, [(p.column.header, p.index) for p in placed], styles)
     return join_sheet(root, chunks), placed, styles
 

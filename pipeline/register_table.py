@@ -1,9 +1,12 @@
-"""The extent of the customer range: the sheet's <dimension> and an Excel table over it.
+"""The extent of the customer range: the sheet's <dimension>, an Excel table over it,
+and the widths of the columns the writeback adds.
 
 When the writeback adds computed headers after the last used column, a table
 (ListObject) whose header row is row 1 must grow over them, with a tableColumn each,
 or Excel opens the file with a repair prompt.  Rows of a table's totals row are
-staff formulas and are never blanked.
+staff formulas and are never blanked.  An added column gets a width of its own, or
+Excel and LibreOffice show its dates as ### and cut its sentences off; the staff's
+column widths are never touched.
 """
 from __future__ import annotations
 
@@ -29,6 +32,34 @@ def grow_dimension(root: etree._Element, last_column: int, last_row: int) -> Non
     grown = f"{column_letters(max(end_column, last_column))}{max(end_row, last_row)}"
     if grown != last:
         dimension.set("ref", f"{first}:{grown}")
+
+
+def widen_added_columns(root: etree._Element, widths: dict[int, float]) -> None:
+    """Give each added column (1-based index -> width in characters) a <col> of its own,
+    unless a staff <col> already covers it (their width stands)."""
+    cols = root.find(M + "cols")
+    existing = [] if cols is None else list(cols.iterchildren(M + "col"))
+    covered = [(int(c.get("min", "0")), int(c.get("max", "0"))) for c in existing]
+    wanted = sorted(index for index in widths
+                    if not any(low <= index <= high for low, high in covered))
+    if not wanted:
+        return
+    if cols is None:
+        # CT_Worksheet order: ... sheetFormatPr, cols, sheetData: right before sheetData.
+        # Made as a child first, so it takes the sheet's own prefix for the namespace.
+        cols = etree.SubElement(root, M + "cols")
+        root.find(M + "sheetData").addprevious(cols)
+    for index in wanted:
+        col = etree.SubElement(cols, M + "col", min=str(index), max=str(index),
+                               width=_width_text(widths[index]), customWidth="1")
+        after = next((c for c in existing if int(c.get("min", "0")) > index), None)
+        if after is not None:
+            after.addprevious(col)
+
+
+def _width_text(width: float) -> str:
+    text = repr(float(width))
+    return text[:-2] if text.endswith(".0") else text
 
 
 def totals_rows(tables) -> set[int]:

@@ -33,6 +33,8 @@ from pipeline.xlsx_package import (Package, PackageError, locate, serialize_xml,
 __all__ = ["FileSnapshot", "OutColumn", "WriteResult", "snapshot", "find_lock",
            "update_register", "build_updated", "computed_columns", "describe"]
 _KINDS = {"date": "date", "int": "int", "percent": "percent", "money": "money"}
+# Columns wider than their kind's default (register_sheet): the reasons are sentences.
+_WIDTHS = {"churn_reason": 48}
 
 
 @dataclass(frozen=True)
@@ -43,6 +45,7 @@ class OutColumn:
     kind: str                       # "text" | "date" | "int" | "percent" | "money"
     values: Mapping[int, object]    # Excel row (header = 1) -> value; None/missing = empty
     aliases: tuple[str, ...] = ()
+    width: float | None = None      # when the column is added; None = by kind
 
 
 @dataclass(frozen=True)
@@ -78,7 +81,7 @@ def computed_columns(state) -> list[OutColumn]:
         typed = layout.headers.get(field.name) if layout else None
         aliases = tuple(dict.fromkeys(name for name in (field.traditional, field.name, typed)
                                       if name and name != field.header))
-        columns.append(OutColumn(field.header, kind, values, aliases))
+        columns.append(OutColumn(field.header, kind, values, aliases, _WIDTHS.get(field.name)))
     return columns
 
 

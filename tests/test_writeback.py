@@ -441,3 +441,62 @@ def test_new_headers_go_after_data_that_reaches_past_the_header_row(tmp_path):
     assert [row[7] for row in rows[1:]] == ["A", "B"] and rows[2][10] == 5
     styles = etree.fromstring(parts(data)["xl/styles.xml"])
     assert len(styles.find("{*}cellXfs")) == 2     # the discarded first pass left no style
+
+
+# --- widths of the added columns ---------------------------------------------------------
+
+def widths(data: bytes, name: str = "客户") -> dict[str, float]:
+    book = openpyxl.load_workbook(io.BytesIO(data))
+    return {letter: d.width for letter, d in book[name].column_dimensions.items()
+            if d.customWidth}
+
+
+def test_added_columns_get_widths_and_staff_widths_stay(register, rich_bytes):
+    before = widths(rich_bytes)
+    run(register)
+    after = widths(register.read_bytes())
+    assert {k: after[k] for k in before} == before              # A, B and L as the staff set them
+    assert {k: after[k] for k in after.keys() - before.keys()} == {
+        "M": 11, "N": 10, "O": 12, "P": 12}                    # 逾期天数 流失风险 档案完整度 欠款
+    cols = etree.fromstring(parts(register.read_bytes())[SHEET]).find("{*}cols")
+    spans = [(int(c.get("min")), int(c.get("max"))) for c in cols]
+    assert spans == sorted(spans) and all(a[1] < b[0] for a, b in zip(spans, spans[1:]))
+
+
+def test_a_sheet_without_cols_gets_them_before_its_data(tmp_path):
+    path = tmp_path / "bare.xlsx"
+    book = xlsxwriter.Workbook(str(path))
+    book.add_worksheet("客户").write_row(0, 0, ["客户编号", "名称"])
+    book.worksheets()[0].write_row(1, 0, ["C1", "甲"])
+    book.close()
+    columns = [OutColumn("下次跟进", "date", {2: dt.date(2026, 11, 24)}),
+               OutColumn("风险原因", "text", {2: "超过 90 天没有联系，上次成交后没有回访"}, width=48),
+               OutColumn("等级", "text", {2: "A"})]
+    data = build_updated(path.read_bytes(), "客户", columns).data
+    assert widths(data) == {"C": 12, "D": 48, "E": 10}
+    tags = [etree.QName(child).localname for child in etree.fromstring(parts(data)[SHEET])]
+    assert tags.index("sheetFormatPr") < tags.index("cols") == tags.index("sheetData") - 1
+    assert build_updated(data, "客户", columns).data == data     # the second night adds nothing
+
+
+def test_a_staff_col_over_the_new_columns_keeps_its_width(tmp_path):
+    path = tmp_path / "wide-cols.xlsx"
+    book = xlsxwriter.Workbook(str(path))
+    sheet = book.add_worksheet("客户")
+    sheet.write_row(0, 0, ["客户编号", "名称"])
+    sheet.set_column("C:H", 20)
+    book.close()
+    data = build_updated(path.read_bytes(), "客户",
+                         [OutColumn("下次跟进", "date", {2: dt.date(2026, 11, 24)})]).data
+    assert widths(data) == widths(path.read_bytes()) == {"C": pytest.approx(20.7109375)}
+    cols = etree.fromstring(parts(data)[SHEET]).find("{*}cols")
+    assert [(c.get("min"), c.get("max")) for c in cols] == [("3", "8")]
+
+
+def test_the_run_gives_reasons_room_to_read():
+    register = Register.from_records(customers=[{"customer_id": "C1", "name": "甲"}])
+    state = State.start(register, dt.date(2026, 11, 23))
+    customers = register.customers.assign(churn_reason=["超过 90 天没有联系"], grade=["A"])
+    columns = {c.header: c.width for c in writeback.computed_columns(
+        State(register, state.today, state.run_date, customers))}
+    assert columns["风险原因"] == 48 and columns["等级"] is None      # None: by its kind
