@@ -19,6 +19,7 @@ from pipeline.register_colours import add_highlights
 from pipeline.register_stream import column_of, iter_rows, join_sheet, rewrite_sheet
 from pipeline.register_styles import StyleBook
 from pipeline.register_table import grow_dimension, widen_added_columns
+from pipeline.register_verify import StaffDigests
 from pipeline.xlsx_package import M, column_letters, rich_text
 
 if TYPE_CHECKING:
@@ -47,8 +48,10 @@ class PlacedColumn:
 def update_customer_sheet(xml: bytes, part: str, columns: Sequence[OutColumn],
                           shared: Callable[[set[int]], Mapping[int, str]],
                           new_styles: Callable[[], StyleBook], date1904: bool,
-                          keep_rows: set[int]) -> tuple[bytes, list[PlacedColumn], StyleBook]:
-    """The sheet part with ``columns`` written, where they went, and the styles they use.
+                          keep_rows: set[int]
+                          ) -> tuple[bytes, list[PlacedColumn], StyleBook, StaffDigests]:
+    """The sheet part with ``columns`` written, where they went, the styles they use and
+    the digests of the original rows' staff cells (for register_verify).
 
     Rows in ``keep_rows`` are never blanked.  ``new_styles`` gives the workbook's styles
     as read, so a pass that is written again leaves no styles behind.
@@ -67,7 +70,7 @@ def update_customer_sheet(xml: bytes, part: str, columns: Sequence[OutColumn],
     grow_dimension(root, max(p.index for p in placed) if placed else 0, rows.last_row)
     widen_added_columns(root, {p.index: column_width(p.column) for p in placed if p.added})
     add_highlights(root, [(p.column.header, p.index) for p in placed], styles)
-    return join_sheet(root, chunks), placed, styles
+    return join_sheet(root, chunks), placed, styles, rows.digests
 
 
 class _CustomerRows:
@@ -88,12 +91,14 @@ class _CustomerRows:
         self._style_above: dict[int, str] = {}
         self.measuring = any(p.added for p in placed)
         self.last_used = 0              # the last column with a value, in the original rows
+        self.digests = StaffDigests({p.index for p in placed})
 
     def start(self, root: etree._Element) -> None:
         # A new cell looks like the one above it in its column, else the column's default.
         self._style_above = _column_styles(root)
 
     def row(self, row: etree._Element, r: int) -> None:
+        self.digests.record(row, r)     # before anything is written into it
         if self.measuring:
             self.last_used = max(self.last_used, _last_valued(row))
         if self._header_due:

@@ -1,11 +1,15 @@
 """Read the rewritten customer sheet back and check every staff-entered cell is unchanged.
 
-Both versions of the sheet part are streamed side by side, row by row (register_stream),
-so the check costs no more memory than one row.  Cells in the pipeline's own columns
-are set aside; everything else in a row (each cell's value, formula, type and style,
-and the row's own formatting) must serialise to the very same XML as before.
+Cells in the pipeline's own columns are set aside; everything else in a row (each
+cell's value, formula, type and style, and the row's own formatting) must serialise
+to the very same XML as before.  The write pass records a digest of each original
+row's staff part (StaffDigests), so the check streams only the new bytes, parsed
+afresh, and compares digests row by row; when one differs, both versions are streamed
+side by side to name the first differing cell.  Memory stays at one row either way.
 """
 from __future__ import annotations
+
+import hashlib
 
 from lxml import etree
 
@@ -14,6 +18,71 @@ from pipeline.xlsx_package import M, column_letters
 
 _C = M + "c"
 _NO_ROW = 1 << 40
+
+
+class StaffDigests:
+    """Digests of the staff part of each original row, recorded as the write pass reads it."""
+
+    def __init__(self, owned: set[int]):
+        self.owned, self._first_owned = owned, min(owned, default=_NO_ROW)
+        self.rows: list[tuple[int, bytes]] = []
+
+    def record(self, row: etree._Element, r: int) -> None:
+        """Digest the row as read, leaving it as it was (it is written out afterwards)."""
+        # The owned cells are set aside and put back.  They nearly always sit at the end
+        # of the row, and moving that run as one slice keeps this cheap.
+        suffix_from, middle = len(row), []
+        for position, child in enumerate(reversed(row)):
+            if child.tag != _C:
+                continue
+            column = column_of(child)
+            if column < self._first_owned:
+                break
+            if column in self.owned:
+                if position == len(row) - suffix_from:
+                    suffix_from -= 1
+                else:
+                    middle.append(len(row) - 1 - position)
+        child = None
+        suffix = row[suffix_from:]
+        del row[suffix_from:]
+        aside = [(position, row[position]) for position in middle]
+        for position, _ in aside:               # descending, so positions stay valid
+            del row[position]
+        spans = row.attrib.pop("spans", None)
+        try:
+            digest = _digest(etree.tostring(row, encoding="UTF-8", with_tail=False)
+                             if len(row) else b"")
+        finally:
+            for position, cell in reversed(aside):
+                row.insert(position, cell)
+            row.extend(suffix)
+            if spans is not None:
+                row.set("spans", spans)
+        if digest is not None:
+            self.rows.append((r, digest))
+
+
+def first_changed_row(new: bytes, part: str, digests: StaffDigests) -> int | None:
+    """The first row whose staff part in the new sheet part differs from the recorded
+    original (a row gained, lost or changed), or None."""
+    owned, first_owned = digests.owned, min(digests.owned, default=_NO_ROW)
+    expected = iter(digests.rows)
+    for row in iter_rows(new, part):
+        r = int(row.get("r"))
+        digest = _digest(_staff_xml(row, owned, first_owned))
+        if digest is None:
+            continue
+        wanted = next(expected, None)
+        if wanted != (r, digest):
+            return min(r, wanted[0]) if wanted is not None else r
+    left = next(expected, None)
+    return left[0] if left is not None else None
+
+
+def _digest(staff_xml: bytes) -> bytes | None:
+    """None for a row with nothing of the staff's (as _staff_xml gives b"")."""
+    return hashlib.blake2b(staff_xml, digest_size=16).digest() if staff_xml else None
 
 
 def first_staff_difference(old: bytes, new: bytes, part: str, owned: set[int]) -> str | None:

@@ -26,7 +26,7 @@ from pipeline.register_lock import FileSnapshot, find_lock, make_backup, snapsho
 from pipeline.register_sheet import PlacedColumn, update_customer_sheet
 from pipeline.register_styles import StyleBook
 from pipeline.register_table import grow_table, totals_rows
-from pipeline.register_verify import first_staff_difference
+from pipeline.register_verify import StaffDigests, first_changed_row, first_staff_difference
 from pipeline.xlsx_package import (Package, PackageError, locate, serialize_xml, shared_strings,
                                    write_package)
 
@@ -59,11 +59,13 @@ class WriteResult:
 
 @dataclass(frozen=True)
 class Update:
-    """The new package bytes and where each computed column went."""
+    """The new package bytes, where each computed column went, and digests of the
+    original rows' staff cells taken while they were read."""
 
     data: bytes
     placed: list[PlacedColumn]
     rewritten: frozenset[str]
+    staff_rows: StaffDigests
 
 
 def computed_columns(state) -> list[OutColumn]:
@@ -113,7 +115,7 @@ def build_updated(data: bytes, sheet_name: str, columns: Sequence[OutColumn]) ->
     if parts.styles is None:
         raise PackageError("bad_package", "no styles part")
     tables = {part: package.xml(part) for part in parts.tables}
-    sheet, placed, styles = update_customer_sheet(
+    sheet, placed, styles, digests = update_customer_sheet(
         package.read(parts.sheet), parts.sheet, columns,
         lambda wanted: shared_strings(package, parts.shared_strings, wanted),
         lambda: StyleBook(package.xml(parts.styles)), parts.date1904,
@@ -125,11 +127,15 @@ def build_updated(data: bytes, sheet_name: str, columns: Sequence[OutColumn]) ->
             replaced[part] = serialize_xml(table)
     if styles.changed:
         replaced[parts.styles] = styles.to_bytes()
-    return Update(write_package(package, replaced), placed, frozenset(replaced))
+    return Update(write_package(package, replaced), placed, frozenset(replaced), digests)
 
 
 def staff_difference(old: bytes, new: bytes, sheet_name: str, update: Update) -> str | None:
-    """Where the new package differs outside what the pipeline owns, or None."""
+    """Where the new package differs outside what the pipeline owns, or None.
+
+    ``update`` is what ``build_updated`` made from ``old``: the customer sheet of ``new``
+    is re-parsed on its own and checked against the digests taken from ``old``'s rows;
+    ``old``'s sheet is read again only to name the cell when one differs."""
     old_package, new_package = Package(old), Package(new)
     old_names = [info.filename for info in old_package.infos]
     if old_names != [info.filename for info in new_package.infos]:
@@ -139,9 +145,13 @@ def staff_difference(old: bytes, new: bytes, sheet_name: str, update: Update) ->
                 before.CRC, before.file_size) != (after.CRC, after.file_size):
             return before.filename
     part = locate(old_package, sheet_name).sheet
-    where = first_staff_difference(old_package.read(part), new_package.read(part), part,
-                                   {p.index for p in update.placed})
-    return f"{sheet_name}!{where}" if where else None
+    new_sheet = new_package.read(part)
+    row = first_changed_row(new_sheet, part, update.staff_rows)
+    if row is None:
+        return None
+    where = first_staff_difference(old_package.read(part), new_sheet, part,
+                                   update.staff_rows.owned)
+    return f"{sheet_name}!{where or f'{row}:{row}'}"
 
 
 def update_register(path: Path, sheet_name: str, columns: Sequence[OutColumn], *,

@@ -500,3 +500,32 @@ def test_the_run_gives_reasons_room_to_read():
     columns = {c.header: c.width for c in writeback.computed_columns(
         State(register, state.today, state.run_date, customers))}
     assert columns["风险原因"] == 48 and columns["等级"] is None      # None: by its kind
+
+
+def drop_row_3(sheet: bytes) -> bytes:
+    return re.sub(rb'<row r="3".*?</row>', b"", sheet, count=1, flags=re.S)
+
+
+def add_staff_row(sheet: bytes) -> bytes:
+    return sheet.replace(b"</sheetData>",
+                         b'<row r="9"><c r="B9" t="inlineStr"><is><t>x</t></is></c></row></sheetData>')
+
+
+@pytest.mark.parametrize("tamper, where", [
+    (drop_row_3, "客户!A3"),
+    (add_staff_row, "客户!B9"),
+    (lambda s: s.replace(b'<row r="4" spans="1:15">', b'<row r="4" spans="1:15" ht="30" '
+                         b'customHeight="1">'), "客户!4:4"),
+    (lambda s: s.replace(b'<row r="4" spans="1:15">', b'<row r="4" spans="1:9">'), None),
+])
+def test_the_new_sheet_is_checked_row_by_row(rich_bytes, tamper, where):
+    update = build_updated(rich_bytes, "客户", computed_columns())
+    package = Package(update.data)
+    tampered = write_package(package, {SHEET: tamper(package.read(SHEET))})
+    assert writeback.staff_difference(rich_bytes, tampered, "客户", update) == where
+
+
+def test_every_original_row_with_staff_cells_is_digested(rich_bytes):
+    update = build_updated(rich_bytes, "客户", computed_columns())
+    assert [r for r, _ in update.staff_rows.rows] == [1, 2, 3, 4, 5]
+    assert writeback.staff_difference(rich_bytes, update.data, "客户", update) is None
