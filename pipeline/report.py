@@ -1,8 +1,8 @@
 """The dated report workbook, output/<date>/report.xlsx (spec §4).
 
-Sheets: 今日任务 (every rep's list), 客户 (every customer, normalised, with the
-computed columns), 流失预警 and 统计 (``pipeline.report_churn``), 数据问题 (every
-problem with where it is and how to fix it).  Written with xlsxwriter: a new file,
+Sheets, in the order of spec §4: 今日任务 (every rep's list), 客户 (every customer,
+normalised, with the computed columns), 流失预警 (``pipeline.report_churn``), 数据问题
+(every problem with where it is and how to fix it), 统计 (``pipeline.report_churn``).  Written with xlsxwriter: a new file,
 real Excel dates, frozen header, autofilter, readable widths.
 """
 from __future__ import annotations
@@ -15,7 +15,7 @@ from typing import Sequence
 import pandas as pd
 import xlsxwriter
 
-from pipeline import schema
+from pipeline import report_churn, schema
 from pipeline.messages import text
 from pipeline.model import Problem, State
 
@@ -32,17 +32,9 @@ def write_report(path: Path, state: State, problems: Sequence[Problem]) -> None:
         styles = _styles(book)
         _write_table(book, styles, text("report.sheet.tasks"), *_task_table(state))
         _write_table(book, styles, text("report.sheet.customers"), *_customer_table(state))
-        _optional_churn_sheets(book, state)
+        report_churn.write_churn_sheet(book, state)
         _write_table(book, styles, text("report.sheet.problems"), *_problem_table(problems))
-
-
-def _optional_churn_sheets(book, state: State) -> None:
-    try:
-        from pipeline import report_churn
-    except ImportError:   # churn report not built yet
-        return
-    report_churn.write_churn_sheet(book, state)
-    report_churn.write_stats_sheet(book, state)
+        report_churn.write_stats_sheet(book, state)
 
 
 def _styles(book) -> dict:

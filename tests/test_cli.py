@@ -36,7 +36,7 @@ def test_dry_run_writes_report_and_outbox_and_leaves_the_register_alone(tmp_path
     assert register.read_bytes() == before
     day = tmp_path / "out" / DAY
     book = openpyxl.load_workbook(day / "report.xlsx")
-    assert book.sheetnames == ["今日任务", "客户", "流失预警", "统计", "数据问题"]
+    assert book.sheetnames == ["今日任务", "客户", "流失预警", "数据问题", "统计"]
     facts = json.loads((day / "summary.json").read_text(encoding="utf-8"))
     assert facts["status"] == "ok"
     assert facts["counts"] == {"customers": 2, "followups": 1, "orders": 1, "reps": 2}
