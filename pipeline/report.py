@@ -2,8 +2,9 @@
 
 Sheets, in the order of spec §4: 今日任务 (every rep's list), 客户 (every customer,
 normalised, with the computed columns), 流失预警 (``pipeline.report_churn``), 数据问题
-(every problem with where it is and how to fix it), 统计 (``pipeline.report_churn``).  Written with xlsxwriter: a new file,
-real Excel dates, frozen header, autofilter, readable widths.
+(every problem with where it is and how to fix it), 统计 (``pipeline.report_churn``).
+Written with xlsxwriter: a new file, real Excel dates, frozen header, autofilter,
+readable widths.
 """
 from __future__ import annotations
 
