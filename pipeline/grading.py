@@ -24,7 +24,7 @@ import pandas as pd
 from pipeline import schema
 from pipeline.config import Config, GradingConfig
 from pipeline.customer_state import ACTIVE, LOST
-from pipeline.history import text_column
+from pipeline.history import as_dates, text_column
 from pipeline.messages import text
 from pipeline.model import Problem, State
 
@@ -110,7 +110,3 @@ def grade_problems(state: State, customers: pd.DataFrame, today: pd.Timestamp) -
                              value=when, kind=kind, message=text(f"rules.problem.{kind}", **values),
                              fix=text(f"rules.fix.{kind}", **values)))
     return found
-
-
-def as_dates(series: pd.Series) -> pd.Series:
-    return pd.to_datetime(series).astype("datetime64[ns]")
