@@ -7,11 +7,18 @@ run is logged and the loop carries on to the next night.  When a run could not
 write the register because someone had it open, the write-back is retried every
 ``lock_retry_minutes`` until ``lock_retry_until``, then given up.
 
-The loop reads the clock only through the ``now``/``sleep`` it is given, so
-tests drive it with a fake clock.  (The ``schedule`` library reads
-``datetime.now()`` itself and offers no way to give it a clock, and a single
-daily time needs no more than ``next_run_time`` below.)  The last day that ran
-is kept in a small JSON state file so a restart the same day does not run twice.
+The daily trigger is the ``schedule`` library's (a ``Scheduler`` of our own,
+``every().day.at(time)``), polled in naps of at most ``NAP_SECONDS`` so a stop
+request is noticed.  The library never runs a time that passed while nothing
+was polling, so the catch-up on start, and after a run that lasted past the next
+night's time, is ours: ``next_run_time`` says whether a day is owed a run.  The
+last day that ran is kept in a small JSON state file so a restart the same day
+does not run twice.
+
+Everything reads the clock with ``datetime.now()``, as the library does
+internally with no way to hand it another clock.  That is why the tests move
+time with ``time-machine`` (which changes what ``datetime.now()`` returns) and
+pass a ``sleep`` that shifts it, instead of injecting a fake ``now``.
 """
 from __future__ import annotations
 
@@ -26,6 +33,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, time as clock_time, timedelta
 from pathlib import Path
+
+import schedule
 
 from pipeline.config import ScheduleConfig
 from pipeline.messages import text
@@ -122,46 +131,79 @@ def install_signal_handlers(stop: threading.Event) -> Callable[[], None]:
 
 
 def run_forever(job: Callable[[date], RunOutcome], config: ScheduleConfig, *,
-                state_file: Path, now: Callable[[], datetime] = datetime.now,
-                sleep: Callable[[float], None] = time.sleep,
+                state_file: Path, sleep: Callable[[float], None] = time.sleep,
                 stop: threading.Event | None = None,
                 log: logging.Logger | None = None) -> None:
     """Run ``job(today)`` every day at ``config.time`` until ``stop`` is set."""
     stop = stop if stop is not None else threading.Event()
     log = log if log is not None else logging.getLogger("pipeline")
-    clock = _Clock(now, sleep, stop)
+    nightly = _Nightly(job, config, state_file, _Clock(sleep, stop), log)
+    scheduler = schedule.Scheduler()    # our own, not the library's module-wide one
+    scheduler.every().day.at(config.time).do(nightly.run_owed_days)
     log.info(text("schedule.started", time=config.time))
+    nightly.run_owed_days()     # the library does not run a time that passed before it started
     announced = None
-    ran_day = None      # also kept here so an unwritable state file cannot cause a rerun
     while not stop.is_set():
-        current = now()
-        last = max(filter(None, (read_last_run_day(state_file), ran_day)), default=None)
-        due = next_run_time(current, config.time, last)
-        if due <= current:
-            if current - due >= timedelta(minutes=1):
-                log.info(text("schedule.catching_up", day=current.date().isoformat(),
-                              time=config.time))
-            ran_day = current.date()
-            _run_once(job, ran_day, config, state_file, clock, log)
-            continue
-        if due != announced:
-            log.info(text("schedule.next_run", when=due.strftime("%Y-%m-%d %H:%M")))
-            announced = due
-        clock.wait_until(due)
+        scheduler.run_pending()
+        if scheduler.next_run != announced:
+            announced = scheduler.next_run
+            log.info(text("schedule.next_run",
+                          when=nightly.next_run(announced).strftime("%Y-%m-%d %H:%M")))
+        nap = min(scheduler.idle_seconds, NAP_SECONDS)
+        if nap > 0:
+            sleep(nap)
     log.info(text("schedule.stopped"))
 
 
-class _Clock:
-    """The injected clock plus the stop event: sleep in short naps until a moment."""
+class _Nightly:
+    """The daily job: runs each day that is owed a run, once, remembering it in the state file."""
 
-    def __init__(self, now: Callable[[], datetime], sleep: Callable[[float], None],
-                 stop: threading.Event):
-        self.now, self._sleep, self._stop = now, sleep, stop
+    def __init__(self, job: Callable[[date], RunOutcome], config: ScheduleConfig,
+                 state_file: Path, clock: _Clock, log: logging.Logger):
+        self.job, self.config, self.state_file = job, config, state_file
+        self.clock, self.log = clock, log
+        self.ran_day = None     # also kept here so an unwritable state file cannot cause a rerun
+
+    def last_run_day(self) -> date | None:
+        return max(filter(None, (read_last_run_day(self.state_file), self.ran_day)), default=None)
+
+    def next_run(self, triggered_at: datetime) -> datetime:
+        """When the next run really happens: a trigger on a day that already ran is skipped."""
+        return max(triggered_at, next_run_time(datetime.now(), self.config.time,
+                                               self.last_run_day()))
+
+    def run_owed_days(self) -> None:
+        """Run today if its time has passed and it has not run yet, also when late.
+
+        Called by the library at the daily time, and once at start to catch up a
+        night the computer was off.  It loops because a run that lasts past the
+        next day's time (which the library then skips) owes that day a run too.
+        """
+        while not self.clock.stopped():
+            current = datetime.now()
+            due = next_run_time(current, self.config.time, self.last_run_day())
+            if due > current:
+                return
+            if current - due >= timedelta(minutes=1):
+                self.log.info(text("schedule.catching_up", day=current.date().isoformat(),
+                                   time=self.config.time))
+            self.ran_day = current.date()
+            _run_once(self.job, self.ran_day, self.config, self.state_file, self.clock, self.log)
+
+
+class _Clock:
+    """The injected sleep plus the stop event: sleep in short naps until a moment."""
+
+    def __init__(self, sleep: Callable[[float], None], stop: threading.Event):
+        self._sleep, self._stop = sleep, stop
+
+    def stopped(self) -> bool:
+        return self._stop.is_set()
 
     def wait_until(self, moment: datetime) -> bool:
         """Sleep until ``moment``; False when stopped before it came."""
         while not self._stop.is_set():
-            remaining = (moment - self.now()).total_seconds()
+            remaining = (moment - datetime.now()).total_seconds()
             if remaining <= 0:
                 return True
             self._sleep(min(remaining, NAP_SECONDS))
@@ -182,7 +224,7 @@ def _run_once(job: Callable[[date], RunOutcome], day: date, config: ScheduleConf
         else:
             log.error(text("schedule.run_failed", day=day.isoformat(), reason=outcome.reason))
     try:
-        record_run(state_file, RunOutcome(day, outcome.ok, outcome.reason), clock.now())
+        record_run(state_file, RunOutcome(day, outcome.ok, outcome.reason), datetime.now())
     except OSError as error:
         log.error(text("schedule.state_unwritable", path=state_file, error=error))
     if outcome.retry_writeback is not None:
@@ -197,8 +239,8 @@ def _retry_writeback(outcome: RunOutcome, config: ScheduleConfig, clock: _Clock,
     failing with an error, also gives up: the register stays not updated either way.
     """
     every = timedelta(minutes=config.lock_retry_minutes)
-    deadline = run_time_on(outcome.day, config.lock_retry_until, clock.now())
-    attempt = clock.now()
+    deadline = run_time_on(outcome.day, config.lock_retry_until, datetime.now())
+    attempt = datetime.now()
     while attempt < deadline:
         attempt = min(attempt + every, deadline)
         log.info(text("schedule.writeback_waiting", minutes=config.lock_retry_minutes,

@@ -1,11 +1,17 @@
-"""The nightly scheduler (issue #7), driven by a fake clock that only moves when it sleeps."""
+"""The nightly scheduler (issue #7), under time-machine: time only moves when it sleeps.
+
+The ``schedule`` library reads ``datetime.now()`` itself, so the clock is moved
+with time-machine rather than injected.
+"""
 import json
 import logging
 import signal
 import threading
-from datetime import date, datetime, timedelta
+from contextlib import contextmanager
+from datetime import date, datetime, timedelta, timezone
 
 import pytest
+import time_machine
 
 from pipeline.config import ScheduleConfig
 from pipeline.scheduler import (
@@ -22,22 +28,33 @@ CONFIG = ScheduleConfig()   # 06:30, retry every 15 minutes until 08:30
 class FakeClock:
     """Time stands still until the scheduler sleeps; stops the loop at ``stop_at``."""
 
-    def __init__(self, start: datetime, stop_at: datetime):
-        self.time = start
+    def __init__(self, traveller, stop_at: datetime):
+        self.traveller = traveller
         self.stop_at = stop_at
         self.stop = threading.Event()
         self.naps = 0
 
-    def now(self) -> datetime:
-        return self.time
+    @property
+    def time(self) -> datetime:
+        return datetime.now()
+
+    def pass_time(self, delta: timedelta) -> None:
+        self.traveller.shift(delta)
+        if self.time >= self.stop_at:
+            self.stop.set()
 
     def sleep(self, seconds: float) -> None:
         assert seconds > 0, "the scheduler must never busy-wait"
         self.naps += 1
         assert self.naps < 200_000, "runaway loop"
-        self.time += timedelta(seconds=seconds)
-        if self.time >= self.stop_at:
-            self.stop.set()
+        self.pass_time(timedelta(seconds=seconds))
+
+
+@contextmanager
+def travelling(start: datetime, stop_at: datetime):
+    """Local time is ``start`` (TZ set to UTC so naive local times are these) until the block ends."""
+    with time_machine.travel(start.replace(tzinfo=timezone.utc), tick=False) as traveller:
+        yield FakeClock(traveller, stop_at)
 
 
 class Shop:
@@ -61,10 +78,11 @@ def at(day: int, hh: int, mm: int = 0) -> datetime:
 
 
 def drive(tmp_path, start, stop_at, answers=(), config=CONFIG, log=None):
-    clock = FakeClock(start, stop_at)
-    shop = Shop(clock, answers)
-    run_forever(shop, config, state_file=tmp_path / "output" / "schedule.json",
-                now=clock.now, sleep=clock.sleep, stop=clock.stop, log=log)
+    with travelling(start, stop_at) as clock:
+        shop = Shop(clock, answers)
+        run_forever(shop, config, state_file=tmp_path / "output" / "schedule.json",
+                    sleep=clock.sleep, stop=clock.stop, log=log)
+        clock.stopped_at = clock.time
     return shop, clock
 
 
@@ -133,21 +151,19 @@ def test_a_failed_run_is_logged_with_its_reason_and_recorded(tmp_path, caplog):
 
 
 def test_a_run_longer_than_a_day_is_never_started_twice_at_once(tmp_path):
-    clock = FakeClock(at(23, 6), at(25, 7))
     active = []
 
     def slow_job(day):
         assert not active, "a run started while another was running"
         active.append(day)
-        clock.time += timedelta(hours=25)      # runs past the next night's 06:30
+        clock.pass_time(timedelta(hours=25))      # runs past the next night's 06:30
         active.pop()
-        if clock.time >= clock.stop_at:
-            clock.stop.set()
         return RunOutcome(day, ok=True)
 
     runs = []
-    run_forever(lambda day: runs.append((day, clock.time)) or slow_job(day), CONFIG,
-                state_file=tmp_path / "s.json", now=clock.now, sleep=clock.sleep, stop=clock.stop)
+    with travelling(at(23, 6), at(25, 7)) as clock:
+        run_forever(lambda day: runs.append((day, clock.time)) or slow_job(day), CONFIG,
+                    state_file=tmp_path / "s.json", sleep=clock.sleep, stop=clock.stop)
     # The 23rd's run ends on the 24th at 07:30: the 24th's run follows it, not alongside it.
     assert runs == [(date(2026, 11, 23), at(23, 6, 30)), (date(2026, 11, 24), at(24, 7, 30))]
 
@@ -171,11 +187,11 @@ class Register:
 
 
 def drive_locked(tmp_path, start, stop_at, free_after=None, config=CONFIG):
-    clock = FakeClock(start, stop_at)
-    register = Register(clock, free_after)
-    shop = Shop(clock, [register.outcome])
-    run_forever(shop, config, state_file=tmp_path / "s.json",
-                now=clock.now, sleep=clock.sleep, stop=clock.stop)
+    with travelling(start, stop_at) as clock:
+        register = Register(clock, free_after)
+        shop = Shop(clock, [register.outcome])
+        run_forever(shop, config, state_file=tmp_path / "s.json",
+                    sleep=clock.sleep, stop=clock.stop)
     return shop, register
 
 
@@ -216,7 +232,7 @@ def test_stopping_while_waiting_to_retry_gives_up_and_ends_the_loop(tmp_path):
 def test_a_stop_before_the_run_time_runs_nothing(tmp_path):
     shop, clock = drive(tmp_path, at(23, 5), at(23, 6))
     assert shop.runs == []
-    assert clock.time < at(23, 6, 30)
+    assert clock.stopped_at < at(23, 6, 30)
 
 
 def test_a_signal_sets_stop_and_a_second_one_aborts():
@@ -239,3 +255,22 @@ def test_signal_handlers_are_left_alone_outside_the_main_thread():
     worker.start()
     worker.join()
     assert signal.getsignal(signal.SIGTERM) is before
+
+
+def test_the_next_run_is_announced_and_the_library_default_scheduler_is_left_alone(tmp_path, caplog):
+    import schedule
+    caplog.set_level(logging.INFO)
+    drive(tmp_path, at(23, 5), at(23, 7))
+    announced = [r.getMessage() for r in caplog.records if "下一次运行" in r.getMessage()]
+    assert announced == ["下一次运行：2026-11-23 06:30", "下一次运行：2026-11-24 06:30"]
+    assert schedule.jobs == []
+
+
+def test_a_day_that_already_ran_before_its_time_is_skipped_and_tomorrow_announced(tmp_path, caplog):
+    # e.g. [schedule] time was moved later after today's run: today's trigger must not rerun.
+    drive(tmp_path, at(23, 4), at(23, 4, 1), config=ScheduleConfig(time="04:00"))
+    caplog.set_level(logging.INFO)
+    shop, _ = drive(tmp_path, at(23, 5), at(24, 7))
+    assert shop.runs == [(date(2026, 11, 24), at(24, 6, 30))]
+    assert "下一次运行：2026-11-24 06:30" in caplog.text
+    assert "下一次运行：2026-11-23 06:30" not in caplog.text
