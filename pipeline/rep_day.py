@@ -129,15 +129,12 @@ def task_reasons(row: dict, kind: str, today: pd.Timestamp) -> tuple[str, ...]:
                             days=(today - row["last_order"]).days))
     reasons.append(grade_reason(row["grade"], row["grade_basis"], row["grade_close"],
                                 row["order_gaps_median"], today))
+    # Days overdue and 重点客户 are the task's own fields (shown beside the reasons), not reasons.
     if kind != "care":
-        if row["overdue"] > 0:
-            reasons.append(text("rules.reason.overdue", days=int(row["overdue"])))
         if pd.isna(row["last_contact"]):
             reasons.append(text("rules.reason.never_contacted"))
         elif row["rep_next_follow_up"] == row["next_follow_up"]:
             reasons.append(text("rules.reason.promised", date=iso(row["next_follow_up"])))
-    if row["key_account"]:
-        reasons.append(text("rules.reason.key_account"))
     if kind != "care" and isinstance(row["churn"], (tuple, list)):
         reasons.extend(str(r) for r in row["churn"] if r)
     return tuple(r for r in reasons if r)

@@ -76,7 +76,7 @@ def test_task_line_says_who_how_why_and_what_to_record():
     [task] = state.tasks
     assert (task.rep, task.customer_name, task.contact, task.phone) == ("张三", "飞达汽修", "刘师傅", "13800138000")
     assert (task.grade, task.key_account, task.due, task.overdue_days) == ("A", True, day(-5), 5)
-    assert task.reasons == ("A级：需求明确，预计2026-12-01成交", "已逾期5天", "重点客户")
+    assert task.reasons == ("A级：需求明确，预计2026-12-01成交",)   # overdue and 重点 are fields, not repeated
     assert task.latest_note == "要报价刹车片"
     assert "跟进记录" in task.record_hint
 
