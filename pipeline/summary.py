@@ -30,8 +30,6 @@ def finish(facts: dict, state: State, problems: Sequence[Problem]) -> None:
         "problems": {"total": len(problems),
                      "by_severity": dict(Counter(p.severity for p in problems)),
                      "by_kind": dict(Counter(p.kind for p in problems).most_common())},
-        "tasks_per_rep": {d.rep: {"role": d.role, "tasks": len(d.tasks), "over_cap": d.over_cap,
-                                  "unassigned": len(d.unassigned)} for d in state.days},
         "notes": state.notes,
         "figures": state.figures,
     })
@@ -69,8 +67,9 @@ def terminal_lines(facts: dict) -> list[str]:
              text("summary.counts", **counts),
              text("summary.problems", total=problems["total"], errors=sev.get("error", 0),
                   warnings=sev.get("warning", 0))]
-    for rep, t in facts["tasks_per_rep"].items():
-        lines.append(text("summary.rep", rep=rep, tasks=t["tasks"], over_cap=t["over_cap"], unassigned=t["unassigned"]))
+    for rep, t in facts["notes"].get("tasks_per_rep", {}).items():
+        lines.append(text("summary.rep", rep=rep, tasks=t["listed"], over_cap=t["over_cap"],
+                          unassigned=t["unassigned"]))
     wb = facts.get("writeback", {})
     lines.append(text(f"summary.writeback.{wb.get('status', 'skipped')}", reason=wb.get("reason", "")))
     statuses = Counter(e["status"] for e in facts.get("emails", []))
