@@ -26,7 +26,7 @@ from pipeline.workdays import WorkCalendar
 
 
 def care_tasks(state: State, config: Config) -> tuple[State, list[Problem]]:
-    calendar = WorkCalendar(country=config.locale.country, weekend=tuple(config.locale.weekend))
+    calendar = WorkCalendar(country=config.locale.country, weekend=config.locale.weekend)
     first = first_care_day(calendar, state.today)
     last = state.today + timedelta(days=config.care.days_ahead)
     customers = with_assignment(state)
@@ -34,7 +34,7 @@ def care_tasks(state: State, config: Config) -> tuple[State, list[Problem]]:
     cared = customers.loc[~customers["blocked"].astype(bool) & wanted]
     events = pd.concat([birthday_events(cared, first, last), festival_events(cared, config, first, last)])
     tasks = care_task_lines(state, cared, events)
-    years = sorted({first.year, state.today.year})
+    years = sorted({first.year, state.today.year, last.year})
     notes = {**state.notes, "unknown_holiday_years": calendar.unknown_years(years)}
     return replace(state, tasks=state.tasks + tuple(tasks), notes=notes), []
 
