@@ -10,6 +10,7 @@ the run impossible (the 客户 or 业务员 sheet or a required column missing) 
 from __future__ import annotations
 
 import unicodedata
+from dataclasses import replace
 from datetime import date
 
 import numpy as np
@@ -150,39 +151,35 @@ def _parse_birthdays(frame: pd.DataFrame, sheet: str, header: str):
 
 # --- checks across rows and sheets: (register, run_date) -> (register, problems) ---
 
-def _header(register: Register, key: str, field_name: str) -> str:
-    return register.header(key, field_name)
-
-
 def check_customer_ids(register: Register, run_date: date):
     c = register.customers
-    sheet, column = register.sheet_name("customers"), _header(register, "customers", "customer_id")
+    sheet, column = register.sheet_name("customers"), register.header("customers", "customer_id")
     missing = c["customer_id"] == ""
     dup = c["customer_id"].duplicated(keep="first") & ~missing
     first_row = c[~missing].drop_duplicates("customer_id").set_index("customer_id")["row"]
     problems = [problem(sheet, int(r), column, "", "missing_id") for r in c.loc[missing, "row"]]
     problems += [problem(sheet, int(r), column, cid, "duplicate_id", first_row=int(first_row[cid]))
                  for r, cid in zip(c.loc[dup, "row"], c.loc[dup, "customer_id"])]
-    name_col = _header(register, "customers", "name")
+    name_col = register.header("customers", "name")
     problems += [problem(sheet, int(r), name_col, "", "missing_name")
                  for r in c.loc[(c["name"] == "") & ~missing, "row"]]
     customers = c.assign(blocked=c["blocked"] | missing | dup)
-    return _with(register, customers=customers), problems
+    return replace(register, customers=customers), problems
 
 
 def check_reps(register: Register, run_date: date):
     reps = register.reps
     sheet = register.sheet_name("reps")
     missing = reps["name"] == ""
-    problems = [problem(sheet, int(r), _header(register, "reps", "name"), "", "missing_rep_name")
+    problems = [problem(sheet, int(r), register.header("reps", "name"), "", "missing_rep_name")
                 for r in reps.loc[missing, "row"]]
     known = set(reps.loc[~missing, "name"])
     c = register.customers
     unknown = (c["rep"] != "") & ~c["rep"].isin(known)
-    column = _header(register, "customers", "rep")
+    column = register.header("customers", "rep")
     problems += [problem(register.sheet_name("customers"), int(r), column, rep, "unknown_rep",
                          reps_sheet=sheet) for r, rep in zip(c.loc[unknown, "row"], c.loc[unknown, "rep"])]
-    return _with(register, reps=reps.assign(blocked=reps["blocked"] | missing)), problems
+    return replace(register, reps=reps.assign(blocked=reps["blocked"] | missing)), problems
 
 
 def check_log_rows(register: Register, run_date: date):
@@ -191,12 +188,12 @@ def check_log_rows(register: Register, run_date: date):
     ids = set(register.customers.loc[register.customers["customer_id"] != "", "customer_id"])
     future = pd.Timestamp(run_date)
     for key in ("followups", "orders"):
-        log = register.__dict__[key]
+        log = getattr(register, key)
         sheet = register.sheet_name(key)
         if not len(log):
             frames[key] = log
             continue
-        id_col, date_col = _header(register, key, "customer_id"), _header(register, key, "date")
+        id_col, date_col = register.header(key, "customer_id"), register.header(key, "date")
         unknown = ~log["customer_id"].isin(ids)
         problems += [problem(sheet, int(r), id_col, cid, "unknown_customer" if cid else "missing_id")
                      for r, cid in zip(log.loc[unknown, "row"], log.loc[unknown, "customer_id"])]
@@ -208,16 +205,11 @@ def check_log_rows(register: Register, run_date: date):
         blocked = log["blocked"] | unknown | log["date"].isna()
         if key == "orders":
             no_amount = log["amount"].isna() & ~log["blocked"]
-            problems += [problem(sheet, int(r), _header(register, key, "amount"), "", "missing_amount")
+            problems += [problem(sheet, int(r), register.header(key, "amount"), "", "missing_amount")
                          for r in log.loc[no_amount, "row"]]
             blocked |= log["amount"].isna()
         frames[key] = log.assign(blocked=blocked)
-    return _with(register, **frames), problems
-
-
-def _with(register: Register, **frames) -> Register:
-    from dataclasses import replace
-    return replace(register, **frames)
+    return replace(register, **frames), problems
 
 
 CROSS_CHECKS = [check_customer_ids, check_reps, check_log_rows]
