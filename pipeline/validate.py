@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from pipeline import cells, schema
+from pipeline.care_dates import parse_birthday
 from pipeline.config import Config
 from pipeline.model import Problem, Register, SheetLayout, empty_frame, empty_value
 from pipeline.messages import text
@@ -138,7 +139,6 @@ def _typed(frame: pd.DataFrame, spec: schema.SheetSpec) -> pd.DataFrame:
 
 
 def _parse_birthdays(frame: pd.DataFrame, sheet: str, header: str):
-    from pipeline.care_dates import parse_birthday
     parsed, problems = [], []
     for row, value in zip(frame["row"], frame["birthday"]):
         try:

@@ -37,6 +37,12 @@ def test_dry_run_writes_report_and_outbox_and_leaves_the_register_alone(tmp_path
     day = tmp_path / "out" / DAY
     book = openpyxl.load_workbook(day / "report.xlsx")
     assert book.sheetnames == ["今日任务", "客户", "流失预警", "数据问题", "统计"]
+    tasks = [row for row in book["今日任务"].iter_rows(min_row=2, values_only=True)]
+    assert [(t[0], t[3], t[7]) for t in tasks] == [("王强", "C1", "A"), ("陈总", "C2", "E")]  # C2: rep unknown
+    customers = list(book["客户"].iter_rows(values_only=True))
+    assert customers[1][customers[0].index("等级")] == "A" and customers[1][0] == "C1"
+    assert [row[4] for row in book["数据问题"].iter_rows(min_row=2, values_only=True)] == [
+        "业务员不在「业务员」表里，该客户按未分配处理（任务交给主管）"]
     facts = json.loads((day / "summary.json").read_text(encoding="utf-8"))
     assert facts["status"] == "ok"
     assert facts["counts"] == {"customers": 2, "followups": 1, "orders": 1, "reps": 2}
