@@ -7,6 +7,7 @@ Exit status: 0 when the run finished (problems in the data are reported, not fat
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import os
 import sys
@@ -124,7 +125,6 @@ def _under_lock(output: Path, retry):
 
 
 def _read_json(path: Path) -> dict:
-    import json
     try:
         return json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
