@@ -22,11 +22,13 @@ class Background:
         self._process, self._name = process, name
 
     def wait(self) -> None:
-        if self._process is None:
+        """Join the step; a second call returns at once (the failure is raised once)."""
+        process, self._process = self._process, None
+        if process is None:
             return
-        self._process.join()
-        if self._process.exitcode != 0:
-            raise RuntimeError(f"{self._name} failed in its own process (exit code {self._process.exitcode})")
+        process.join()
+        if process.exitcode != 0:
+            raise RuntimeError(f"{self._name} failed in its own process (exit code {process.exitcode})")
 
 
 def start(step: Callable[..., object], *args, name: str) -> Background:

@@ -20,6 +20,7 @@ from pipeline import messages, runlock, runlog, summary
 from pipeline.config import Config, ConfigError, load_config
 from pipeline.messages import text
 from pipeline.runner import RunOptions, run_once
+from pipeline.scheduler import RunOutcome, install_signal_handlers, run_forever
 
 RUN_LOCK, SCHEDULE_LOCK = "run.lock", "schedule.lock"
 PROJECT_DIR = Path(__file__).resolve().parent.parent
@@ -50,6 +51,8 @@ def main(argv: list[str] | None = None, environ: dict | None = None) -> int:
         return _fail(str(e), 2)
     except ValueError:
         return _fail(text("cli.bad_date"), 2)
+    if args.schedule and args.date:
+        return _fail(text("cli.schedule_with_date"), 2)
     register = args.register or config.resolve(config.register.path)
     output = args.output or config.resolve(config.output.dir)
 
@@ -86,7 +89,6 @@ def _summary_lines(output: Path, day: date, level: int) -> list[str]:
 
 def _schedule(config: Config, output: Path, options) -> int:
     """Stay running; each night's run takes the run lock, so a manual run cannot overlap it."""
-    from pipeline.scheduler import RunOutcome, install_signal_handlers, run_forever
     schedule_lock = runlock.acquire_run_lock(output / SCHEDULE_LOCK)
     if schedule_lock is None:
         return _fail(runlock.busy_message(output / SCHEDULE_LOCK), 3)
@@ -100,7 +102,8 @@ def _schedule(config: Config, output: Path, options) -> int:
         _summary_lines(output, outcome.day, logging.INFO)
         if outcome.retry_writeback is None:
             return outcome
-        return replace(outcome, retry_writeback=_under_lock(output, outcome.retry_writeback))
+        return replace(outcome, retry_writeback=_under_lock(output, outcome.retry_writeback, False),
+                       give_up_writeback=_under_lock(output, outcome.give_up_writeback, None))
 
     stop = threading.Event()
     restore = install_signal_handlers(stop)
@@ -114,14 +117,15 @@ def _schedule(config: Config, output: Path, options) -> int:
     return 0
 
 
-def _under_lock(output: Path, retry):
-    def locked_retry() -> bool:
+def _under_lock(output: Path, step, busy):
+    """``step`` run under the run lock (``busy`` when another run holds it)."""
+    def locked():
         lock = runlock.acquire_run_lock(output / RUN_LOCK)
         if lock is None:
-            return False
+            return busy
         with lock:
-            return retry()
-    return locked_retry
+            return step()
+    return locked
 
 
 def _read_json(path: Path) -> dict:

@@ -33,7 +33,6 @@ import yagmail
 
 from pipeline.config import MailConfig
 from pipeline.emails import Email
-from pipeline.mail_password import find_password  # noqa: F401  (part of this module's API)
 from pipeline.messages import text
 
 
@@ -271,13 +270,3 @@ def delivery_summary(deliveries: Sequence[Delivery]) -> dict:
     return {**count, "failures": [{"key": d.key, "to": d.to, "error": d.error,
                                    "eml": str(d.path) if d.path else ""}
                                   for d in deliveries if d.status == "failed"]}
-
-
-def delivery_lines(deliveries: Sequence[Delivery]) -> list[str]:
-    """The terminal's lines: one per failure, then the totals."""
-    lines = [text("mail.failed", to=d.to or "?", error=d.error, path=d.path)
-             for d in deliveries if d.status == "failed"]
-    count = delivery_summary(deliveries)
-    lines.append(text("mail.totals", sent=count["sent"], already=count["already_sent"],
-                      outbox=count["outbox"], failed=count["failed"]))
-    return lines

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from pipeline import background, demo, emails, mailer, summary, writeback
 from pipeline.config import Config
+from pipeline.mail_password import find_password
 from pipeline.messages import text
 from pipeline.model import Problem, State
 from pipeline.progress import progress, stage
@@ -47,17 +48,17 @@ def run_once(opts: RunOptions) -> RunOutcome:
     """Run the whole pipeline once; problems in the data are reported, not fatal."""
     facts = summary.start(opts)
     day_dir = opts.output / opts.today.isoformat()
+    report = None
     try:
         state, problems, snap = _compute(opts, facts)
-        facts["step"] = "report"   # its failure is only known at wait()
         report = background.start(_write_report, day_dir / "report.xlsx", state, problems, name="report")
-        written = _write_back(opts, state, snap, facts)
+        retry, give_up = _write_back(opts, state, snap, facts)
         _send_emails(opts, state, problems, facts)
-        facts["step"] = "report"
+        facts["step"] = "report"   # written beside the steps above; its failure is known here
         report.wait()
         facts["report"] = str(day_dir / "report.xlsx")
         summary.finish(facts, state, problems)
-        return RunOutcome(day=opts.today, ok=True, retry_writeback=written.retry, give_up_writeback=written.give_up)
+        return RunOutcome(day=opts.today, ok=True, retry_writeback=retry, give_up_writeback=give_up)
     except RegisterError as e:
         summary.fail(facts, str(e))
         return RunOutcome(day=opts.today, ok=False, reason=str(e))
@@ -66,7 +67,16 @@ def run_once(opts: RunOptions) -> RunOutcome:
         summary.fail(facts, text("run.bug", error=f"{type(e).__name__}: {e}"))
         return RunOutcome(day=opts.today, ok=False, reason=facts["error"])
     finally:
+        if report is not None:   # when a step failed meanwhile, let the report finish (no-op otherwise)
+            _quietly(report.wait)
         summary.write(day_dir / "summary.json", facts)
+
+
+def _quietly(step) -> None:
+    try:
+        step()
+    except Exception:
+        log.exception("report failed")
 
 
 def _write_report(path: Path, state: State, problems: list[Problem]) -> None:
@@ -94,49 +104,50 @@ def _compute(opts: RunOptions, facts: dict) -> tuple[State, list[Problem], write
     return state, problems + rule_problems, snap
 
 
-@dataclass(frozen=True)
-class WriteBack:
-    """How the scheduler can retry a write-back that a lock file refused."""
-    retry: object = None
-    give_up: object = None
-
-
-def _write_back(opts: RunOptions, state: State, snap, facts: dict) -> WriteBack:
+def _write_back(opts: RunOptions, state: State, snap, facts: dict):
+    """Update the register; when a lock file refused it, also (retry, give_up) for the scheduler."""
     facts["step"] = "writeback"
     if opts.dry_run:
         facts["writeback"] = {"status": "skipped", "reason": text("run.writeback.dry_run")}
-        return WriteBack()
+        return None, None
     columns = writeback.computed_columns(state)
     backup_dir = opts.output / "backups"
 
-    def attempt(read_snapshot) -> writeback.WriteResult:
-        with stage(text("run.step.writeback")):
-            result = writeback.update_register(
-                opts.register, state.register.sheet_name("customers"), columns, read_snapshot=read_snapshot,
-                backup_dir=backup_dir, keep_backups=opts.config.output.keep_backups, stamp=opts.today.isoformat())
+    summary_path = opts.output / opts.today.isoformat() / "summary.json"
+
+    def attempt() -> writeback.WriteResult:
+        try:
+            with stage(text("run.step.writeback")):
+                result = writeback.update_register(
+                    opts.register, state.register.sheet_name("customers"), columns, read_snapshot=snap,
+                    backup_dir=backup_dir, keep_backups=opts.config.output.keep_backups,
+                    stamp=opts.today.isoformat())
+        except OSError as e:   # disk full, no permission…: the emails must still go out
+            log.exception("write-back failed")
+            result = writeback.WriteResult("refused", text("run.writeback.os_error", error=e), "os_error", None, None)
         facts["writeback"] = {"status": result.status, "reason": result.reason, "reason_code": result.reason_code,
                               "lock_owner": result.lock_owner, "backup": str(result.backup or "")}
+        summary.write(summary_path, facts)
         return result
 
-    result = attempt(snap)
-    if result.reason_code != "locked":
-        return WriteBack()
+    if attempt().reason_code != "locked":
+        return None, None
 
     def retry() -> bool:
-        # Staff edits made while the file was locked are theirs to keep: only retry when
-        # the file is exactly as this run read it; otherwise tomorrow's run will write.
-        outcome = attempt(snap)
-        return outcome.status != "refused" or outcome.reason_code not in ("locked",)
+        # Only a written (or already up-to-date) register ends the retries.  A file the
+        # staff saved meanwhile is refused as changed: their edits win, and the 主管 is
+        # told at the deadline; tomorrow's run writes.
+        return attempt().status in ("written", "unchanged")
 
     def give_up() -> None:
         reason = facts["writeback"]["reason"]
         log.warning(text("run.writeback.gave_up", reason=reason))
         notices = [emails.writeback_notice(d, opts.today, reason, opts.register.name, opts.config)
-                   for d in state.days if d.role == ROLE_MANAGER and d.email]
+                   for d in state.days if d.role == ROLE_MANAGER]
         delivered = mailer.deliver(notices, opts.config.mail, **_mail_args(opts)[0])
         facts["writeback"]["notices"] = [d.status for d in delivered]
-        summary.write(opts.output / opts.today.isoformat() / "summary.json", facts)
-    return WriteBack(retry=retry, give_up=give_up)
+        summary.write(summary_path, facts)
+    return retry, give_up
 
 
 def _send_emails(opts: RunOptions, state: State, problems: list[Problem], facts: dict) -> None:
@@ -146,26 +157,27 @@ def _send_emails(opts: RunOptions, state: State, problems: list[Problem], facts:
     if why_not:
         facts["mail_note"] = why_not
     with stage(text("run.step.emails")):
-        rep_mail = [emails.rep_email(d, state, config) for d in state.days if d.role != ROLE_MANAGER and d.email]
+        # A rep without an address gets a "failed" delivery: reported like any other.
+        rep_mail = [emails.rep_email(d, state, config) for d in state.days if d.role != ROLE_MANAGER]
         delivered = mailer.deliver(rep_mail, config.mail, **common)
-        failed = [{"to": d.to, "name": m.to_name, "error": d.error} for d, m in zip(delivered, rep_mail)
-                  if d.status == "failed"]
-        run_facts = {"writeback": facts.get("writeback", {}), "failed_deliveries": failed,
-                     "register": opts.register.name}
+        run_facts = {"writeback": facts.get("writeback", {}), "register": opts.register.name,
+                     "failed_deliveries": mailer.failed_deliveries(delivered, rep_mail)}
         owner_mail = [emails.owner_email(d, state, problems, run_facts, config) for d in state.days
-                      if d.role == ROLE_MANAGER and d.email]
+                      if d.role == ROLE_MANAGER]
         delivered += mailer.deliver(owner_mail, config.mail, **common)
     facts["emails"] = [{"to": d.to, "key": d.key, "status": d.status, "error": d.error} for d in delivered]
-    facts["emails_without_address"] = [d.rep for d in state.days if not d.email]
+    facts["email_totals"] = mailer.delivery_summary(delivered)
 
 
 def _mail_args(opts: RunOptions) -> tuple[dict, str]:
     """How today's emails go: sent, or into the outbox (with the one-line reason why)."""
     config = opts.config
-    calendar = WorkCalendar(country=config.locale.country, weekend=config.locale.weekend)
-    password = mailer.find_password(config.mail, opts.environ) if config.mail.host else None
+    working = WorkCalendar(country=config.locale.country, weekend=config.locale.weekend).is_working_day(opts.today)
     outbox = opts.output / opts.today.isoformat() / "outbox"
-    send, why_not = mailer.send_decision(config.mail, working_day=calendar.is_working_day(opts.today),
-                                         dry_run=opts.dry_run, password=password, outbox=outbox)
+    # The keyring is only asked when the mail would really go (it may show an unlock dialog).
+    may_send = config.mail.host and not opts.dry_run and (working or config.mail.send_on_days_off)
+    password = find_password(config.mail, opts.environ) if may_send else None
+    send, why_not = mailer.send_decision(config.mail, working_day=working, dry_run=opts.dry_run,
+                                         password=password, outbox=outbox)
     return dict(day=opts.today, outbox=outbox, ledger=opts.output / "sent-ledger.jsonl",
                 send=send, resend=opts.resend, password=password), why_not

@@ -72,12 +72,11 @@ def terminal_lines(facts: dict) -> list[str]:
                           unassigned=t["unassigned"]))
     wb = facts.get("writeback", {})
     lines.append(text(f"summary.writeback.{wb.get('status', 'skipped')}", reason=wb.get("reason", "")))
-    statuses = Counter(e["status"] for e in facts.get("emails", []))
-    lines.append(text("summary.emails", sent=statuses.get("sent", 0) + statuses.get("already_sent", 0),
-                      outbox=statuses.get("outbox", 0), failed=statuses.get("failed", 0)))
-    for e in facts.get("emails", []):
-        if e["status"] == "failed":
-            lines.append(text("summary.email_failed", to=e["to"], error=e["error"]))
+    totals = facts.get("email_totals", {})
+    lines.append(text("mail.totals", sent=totals.get("sent", 0), already=totals.get("already_sent", 0),
+                      outbox=totals.get("outbox", 0), failed=totals.get("failed", 0)))
+    lines += [text("mail.failed", to=f["to"] or "?", error=f["error"], path=f["eml"])
+              for f in totals.get("failures", [])]
     if facts.get("mail_note"):
         lines.append("  " + facts["mail_note"])
     for year in facts.get("notes", {}).get("unknown_holiday_years", []):

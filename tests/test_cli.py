@@ -126,3 +126,37 @@ def test_the_morning_emails_arrive_once_through_a_real_server(tmp_path, register
     assert "顺通车队" in boss[0].get_body(("plain",)).get_content()
     facts = json.loads((tmp_path / "out" / DAY / "summary.json").read_text(encoding="utf-8"))
     assert {e["status"] for e in facts["emails"]} == {"already_sent"}
+
+
+def test_a_second_run_while_one_is_going_says_so_and_exits_3(tmp_path, register, capsys):
+    from pipeline.runlock import acquire_run_lock
+    with acquire_run_lock(tmp_path / "out" / "run.lock"):
+        assert run(tmp_path, "--register", str(register), "--date", DAY, "--dry-run") == 3
+    assert "另一个运行正在进行" in capsys.readouterr().err
+    assert run(tmp_path, "--register", str(register), "--date", DAY, "--dry-run") == 0
+
+
+def test_schedule_refuses_a_fixed_date(tmp_path, capsys):
+    assert run(tmp_path, "--schedule", "--date", DAY) == 2
+    assert "--date" in capsys.readouterr().err
+
+
+def test_a_refused_recipient_is_reported_and_the_others_still_get_theirs(tmp_path, capsys):
+    from tests.smtp_server import smtp_server
+    reps = [["王强", "wangqiang@example.com", "业务员", "是"], ["李四", "lisi@example.com", "业务员", "是"],
+            ["陈总", "boss@example.com", "主管", "是"]]
+    customers = [customer("C1", "鑫达汽修厂", 需求="无", 建档日期=dt.date(2026, 1, 5)),
+                 customer("C2", "顺通车队", rep="李四", 需求="无", 建档日期=dt.date(2026, 1, 5))]
+    path = minimal_register(tmp_path / "台账.xlsx", customers, reps=reps)
+    with smtp_server(reject={"lisi@example.com"}) as server:
+        (tmp_path / "config.toml").write_text(
+            "[register]\ncreate_demo_if_missing = false\n"
+            f"[mail]\nhost = \"{server.host}\"\nport = {server.port}\nsecurity = \"none\"\n"
+            "from_address = \"crm@shop.example\"\nretries = 0\n", encoding="utf-8")
+        assert run(tmp_path, "--register", str(path), "--date", DAY) == 0
+        boss = server.handler.to("boss@example.com")
+        assert len(server.handler.to("wangqiang@example.com")) == 1
+    assert "1封邮件未送达" in boss[0]["Subject"] and "李四" in boss[0].get_body(("plain",)).get_content()
+    facts = json.loads((tmp_path / "out" / DAY / "summary.json").read_text(encoding="utf-8"))
+    assert facts["email_totals"]["failed"] == 1 and facts["email_totals"]["failures"][0]["to"] == "lisi@example.com"
+    assert "邮件未送达：lisi@example.com" in capsys.readouterr().out

@@ -16,8 +16,9 @@ import pytest
 from tests.mail_fixtures import CUSTOMERS, TODAY, build_state
 from pipeline.config import Config, MailConfig
 from pipeline.emails import Email, owner_email, rep_email
-from pipeline.mailer import (delivery_lines, delivery_summary, deliver, failed_deliveries,
-                             find_password, read_ledger, send_decision)
+from pipeline.mailer import (delivery_summary, deliver, failed_deliveries,
+                             read_ledger, send_decision)
+from pipeline.mail_password import find_password
 from tests.smtp_server import smtp_server
 
 pytestmark = pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
@@ -136,7 +137,6 @@ def test_refused_recipient_does_not_stop_the_others(tmp_path):
     summary = delivery_summary(results)
     assert summary["sent"] == 2 and summary["failed"] == 1
     assert summary["failures"][0]["to"] == "lina@shop.example"
-    assert any("lina@shop.example" in line and "550" in line for line in delivery_lines(results))
     facts = {"failed_deliveries": failed_deliveries(results, emails)}
     assert facts["failed_deliveries"] == [
         {"to": "lina@shop.example", "name": "李娜", "error": failed.error}]

@@ -61,3 +61,15 @@ def test_a_report_that_cannot_be_written_fails_the_run_with_its_step(tmp_path):
     assert not outcome.ok
     facts = summary(tmp_path)
     assert facts["status"] == "failed" and facts["failed_step"] == "report"
+
+
+def test_a_register_saved_by_its_user_meanwhile_is_not_overwritten(tmp_path):
+    """The lock goes because the user saved and closed: their edits win, the retries go
+    on refusing (the 主管 is told at the deadline), the summary says why."""
+    register, lock, outcome = locked_run(tmp_path)
+    lock.unlink()
+    saved = minimal_register(tmp_path / "saved.xlsx", [customer("C1", "鑫达汽修厂（改名）", 需求="无")])
+    register.write_bytes(saved.read_bytes())   # the user's own save
+    assert outcome.retry_writeback() is False
+    assert register.read_bytes() == saved.read_bytes()
+    assert summary(tmp_path)["writeback"]["reason_code"] == "changed"
