@@ -11,9 +11,9 @@ Rules, in the order their reasons are listed:
 - the model: probability still active under the threshold (高).
 
 Reads the columns the history and grading stages add (order_count = order days,
-last_order, order_gaps_median in days, latest_satisfaction, lifecycle, grade,
-overdue_days, interval_days) and the register's orders.  Adds p_alive,
-expected_orders and expected_value (see ``pipeline.churn_model``), churn_risk,
+last_order, order_gaps_median in days, revenue_window, latest_satisfaction, lifecycle,
+grade, overdue_days, interval_days) and the register's orders.  Adds p_alive and
+expected_value (see ``pipeline.churn_model``), churn_risk,
 churn_reasons (tuple of str) and churn_reason (the sentences joined by "；").
 Everything is column-wise: 50,000 customers take well under a second plus the fit.
 """

@@ -6,14 +6,13 @@ weeks, and gives every customer
 
 - ``p_alive``: the probability they still buy from the shop (NaN when not fitted or
   when they never ordered),
-- ``expected_orders``: expected order days in the next ``model_horizon_days``,
 - ``expected_value``: expected order amount in the next ``value_horizon_days``
   (expected order days × expected amount per order day, Gamma-Gamma).
 
 Without a fit the last year is taken as a run-rate instead, for 现实 customers only:
-expected_orders = their order days in the last 365 days scaled to the horizon, and
-expected_value = their order amount in the last 365 days scaled to the value horizon;
-潜在 and 流失 customers get 0.  What was done, and why, goes into
+expected_value = their ``revenue_window`` (the history stage's order amount over the
+last ``key_account_window_days``) scaled to the value horizon; 潜在 and 流失
+customers get 0.  What was done, and why, goes into
 ``state.notes["churn_model"]`` (plain values, for summary.json).
 """
 from __future__ import annotations
@@ -27,10 +26,9 @@ from pipeline.bgnbd import expected_purchases, fit_bgnbd, p_alive, rfm_summary
 from pipeline.messages import text
 from pipeline.customer_state import ACTIVE
 from pipeline.model import State
-from pipeline.spend_model import expected_value, fit_gamma_gamma
+from pipeline.spend_model import fit_gamma_gamma, value_of_orders
 
 UNIT_DAYS = 7.0          # the model is fitted in weeks, as in the BG/NBD literature
-RUN_RATE_DAYS = 365      # "last year" for the run-rate estimate used without a fit
 
 
 def known_orders(state: State) -> pd.DataFrame:
@@ -46,7 +44,7 @@ def known_orders(state: State) -> pd.DataFrame:
 
 
 def apply_model(state: State, config) -> State:
-    """``state`` with p_alive, expected_orders and expected_value on customers, and
+    """``state`` with p_alive and expected_value on customers, and
     notes["churn_model"] saying whether the model was fitted."""
     churn = config.churn
     orders = known_orders(state)
@@ -56,7 +54,7 @@ def apply_model(state: State, config) -> State:
     note: dict = {"fitted": False, "repeat_customers": repeat,
                   "min_repeat_customers": int(churn.model_min_repeat_customers),
                   "unit_days": UNIT_DAYS, "reason": "", "message": ""}
-    run_rate = _run_rate(state, orders, churn)
+    run_rate = _run_rate(state, config)
     if repeat < churn.model_min_repeat_customers:
         note.update(reason="too_few_repeat_customers",
                     message=text("churn.model.skipped_few_repeat", found=repeat,
@@ -86,40 +84,25 @@ def _fitted(state: State, summary: pd.DataFrame, churn, note: dict) -> dict | No
         note["gamma_gamma"] = None
         note["spend_message"] = text("churn.model.spend_fallback", error=str(error))
     note.update(fitted=True, bgnbd=asdict(bg),
-                horizon_days=int(churn.model_horizon_days),
                 value_horizon_days=int(churn.value_horizon_days))
     # Non-finite results are expected for extreme fits and replaced in _patched.
     with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
         alive = p_alive(bg, x, t_x, T)
-        orders_ahead = expected_purchases(bg, churn.model_horizon_days / UNIT_DAYS, x, t_x, T)
-        value = _value(bg, gg, x, t_x, T, monetary, churn.value_horizon_days / UNIT_DAYS)
-    per_id = pd.DataFrame({"p_alive": alive, "expected_orders": orders_ahead,
-                           "expected_value": value}, index=summary.index)
+        orders_ahead = expected_purchases(bg, churn.value_horizon_days / UNIT_DAYS, x, t_x, T)
+        value = value_of_orders(orders_ahead, gg, x, monetary)
+    per_id = pd.DataFrame({"p_alive": alive, "expected_value": value}, index=summary.index)
     return _per_customer(state.customers, per_id)
-
-
-def _value(bg, gg, x, t_x, T, monetary, horizon: float) -> np.ndarray:
-    value = expected_value(bg, gg, x, t_x, T, monetary, horizon=horizon)
-    missing = ~np.isfinite(value)
-    if missing.any() and gg is not None:
-        # A spend fit with q ≤ 1 has no population mean, so one-time buyers get NaN:
-        # fall back to the plain mean of repeat buyers' amounts for them.
-        value = np.where(missing, expected_value(bg, None, x, t_x, T, monetary, horizon=horizon),
-                         value)
-    return value
 
 
 def _patched(columns: dict, run_rate: dict, state: State, note: dict) -> dict:
     """Where the model's numbers are not finite (the series behind eq. 10 can overflow
     for extreme fits), use the run-rate estimate for that customer and count them."""
     blocked = state.customers["blocked"].astype(bool).to_numpy()
-    broken = np.zeros(len(blocked), dtype=bool)
-    for column in ("expected_orders", "expected_value"):
-        bad = ~np.isfinite(columns[column]) & ~blocked
-        # Returns can make a mean order amount negative; nobody is worth less than nothing.
-        columns[column] = np.clip(np.where(bad, run_rate[column], columns[column]), 0.0, None)
-        broken |= bad
-    note["run_rate_customers"] = int(broken.sum())
+    value = columns["expected_value"]
+    bad = ~np.isfinite(value) & ~blocked
+    # Returns can make a mean order amount negative; nobody is worth less than nothing.
+    columns["expected_value"] = np.clip(np.where(bad, run_rate["expected_value"], value), 0.0, None)
+    note["run_rate_customers"] = int(bad.sum())
     return columns
 
 
@@ -130,28 +113,19 @@ def _per_customer(customers: pd.DataFrame, per_id: pd.DataFrame) -> dict:
     blocked = customers["blocked"].astype(bool).to_numpy()
     result = {}
     ordered = ids.isin(per_id.index).to_numpy()
-    for column, no_orders in (("p_alive", np.nan), ("expected_orders", 0.0),
-                              ("expected_value", 0.0)):
+    for column, no_orders in (("p_alive", np.nan), ("expected_value", 0.0)):
         values = per_id[column].reindex(ids).to_numpy(dtype=float)
         result[column] = np.where(blocked, np.nan, np.where(ordered, values, no_orders))
     return result
 
 
-def _run_rate(state: State, orders: pd.DataFrame, churn) -> dict:
-    """The last year's order days and amount, scaled to the horizons (现实 only)."""
-    start = pd.Timestamp(state.today) - pd.Timedelta(days=RUN_RATE_DAYS)
-    recent = orders[orders["date"] > start]
-    per_id = pd.DataFrame({
-        "order_days": recent.groupby("customer_id")["date"].nunique(),
-        "amount": recent.groupby("customer_id")["amount"].sum(),
-    })
-    per_id = pd.DataFrame({
-        "p_alive": np.nan,
-        "expected_orders": per_id["order_days"] * (churn.model_horizon_days / RUN_RATE_DAYS),
-        "expected_value": (per_id["amount"] * (churn.value_horizon_days / RUN_RATE_DAYS)).clip(lower=0.0),
-    }, index=per_id.index)
-    columns = _per_customer(state.customers, per_id)
-    active = (state.customers["lifecycle"] == ACTIVE).to_numpy()
-    for column in ("expected_orders", "expected_value"):
-        columns[column] = np.where(active | np.isnan(columns[column]), columns[column], 0.0)
-    return columns
+def _run_rate(state: State, config) -> dict:
+    """The last window's order amount scaled to the value horizon (现实 only; others 0,
+    blocked rows NaN)."""
+    customers = state.customers
+    blocked = customers["blocked"].astype(bool).to_numpy()
+    active = (customers["lifecycle"] == ACTIVE).to_numpy()
+    scale = config.churn.value_horizon_days / config.state.key_account_window_days
+    value = (customers["revenue_window"].astype(float).fillna(0.0) * scale).clip(lower=0.0)
+    return {"p_alive": np.full(len(customers), np.nan),
+            "expected_value": np.where(blocked, np.nan, np.where(active, value.to_numpy(), 0.0))}

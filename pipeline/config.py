@@ -89,7 +89,6 @@ class ChurnConfig:
     unhappy_satisfaction: int = 2
     model_min_repeat_customers: int = 200
     model_alive_threshold: float = 0.3
-    model_horizon_days: int = 90
     value_horizon_days: int = 365
 
 
@@ -167,7 +166,7 @@ CHECKS = {
     "state.key_account_window_days": _POSITIVE,
     "state.key_account_share": _SHARE,
     "churn.rhythm_min_orders": (lambda v: v >= 2, "must be ≥ 2"),
-    **{f"churn.{k}": _POSITIVE for k in ("spend_window_days", "model_horizon_days", "value_horizon_days")},
+    **{f"churn.{k}": _POSITIVE for k in ("spend_window_days", "value_horizon_days")},
     **{f"churn.{k}": _NON_NEGATIVE for k in ("rhythm_medium_factor", "rhythm_medium_extra_days", "rhythm_high_factor",
                                               "rhythm_high_extra_days", "spend_min_amount", "neglect_min_days")},
     "churn.spend_drop_ratio": _SHARE,

@@ -130,9 +130,15 @@ def expected_value(bg: BgNbdParams, gg: GammaGammaParams | None, x, t_x, T, mone
     used, and for x == 0 the mean of the repeat buyers' amounts given here (NaN if
     there are none).
     """
+    return value_of_orders(expected_purchases(bg, horizon, x, t_x, T), gg, x, monetary)
+
+
+def value_of_orders(orders, gg: GammaGammaParams | None, x, monetary) -> np.ndarray:
+    """``orders`` (expected purchase occasions, e.g. from ``expected_purchases``) ×
+    expected amount per occasion, with the fallbacks described in ``expected_value``."""
     x = np.asarray(x, dtype=float)
     monetary = np.asarray(monetary, dtype=float)
-    orders = expected_purchases(bg, horizon, x, t_x, T)
+    orders = np.asarray(orders, dtype=float)
     repeat = (x > 0) & np.isfinite(monetary)
     average = float(np.mean(monetary[repeat])) if repeat.any() else float("nan")
     observed = np.where(x > 0, monetary, average)

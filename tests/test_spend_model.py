@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from pipeline.bgnbd import BgNbdParams, expected_purchases, fit_bgnbd, rfm_summary
 from pipeline.spend_model import (GammaGammaParams, expected_average_spend, expected_value,
                                   fit_gamma_gamma, gamma_gamma_log_likelihood,
-                                  population_mean_spend)
+                                  population_mean_spend, value_of_orders)
 
 CDNOW = Path(__file__).resolve().parents[2] / "shared" / "data" / "cdnow_sample.txt"
 # Fader & Hardie (2013), "The Gamma-Gamma Model of Monetary Value", on the 946 repeat
@@ -162,6 +162,13 @@ def test_expected_value_is_orders_times_spend():
     np.testing.assert_allclose(value, orders * spend)
     assert (value > 0).all()
     assert (expected_value(BG, CDNOW_GG, **HISTORY, horizon=104.0) > value).all()
+
+
+@pytest.mark.parametrize("gg", [CDNOW_GG, None])
+def test_value_of_precomputed_orders_is_the_expected_value(gg):
+    orders = expected_purchases(BG, 52.0, HISTORY["x"], HISTORY["t_x"], HISTORY["T"])
+    np.testing.assert_allclose(value_of_orders(orders, gg, HISTORY["x"], HISTORY["monetary"]),
+                               expected_value(BG, gg, **HISTORY, horizon=52.0))
 
 
 def test_expected_value_without_spend_model_uses_own_and_average_amounts():
