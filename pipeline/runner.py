@@ -122,8 +122,8 @@ def _write_back(opts: RunOptions, state: State, snap, facts: dict):
                     opts.register, state.register.sheet_name("customers"), columns, read_snapshot=snap,
                     backup_dir=backup_dir, keep_backups=opts.config.output.keep_backups,
                     stamp=opts.today.isoformat())
-        except OSError as e:   # disk full, no permission…: the emails must still go out
-            log.exception("write-back failed")
+        except Exception as e:   # disk full, a part it cannot read…: the emails must still go out
+            log.exception("write-back failed")   # the register is untouched: the new file replaces it atomically
             result = writeback.WriteResult("refused", text("run.writeback.os_error", error=e), "os_error", None, None)
         facts["writeback"] = {"status": result.status, "reason": result.reason, "reason_code": result.reason_code,
                               "lock_owner": result.lock_owner, "backup": str(result.backup or "")}

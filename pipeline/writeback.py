@@ -31,7 +31,7 @@ from pipeline.xlsx_package import (Package, PackageError, locate, serialize_xml,
                                    write_package)
 
 __all__ = ["FileSnapshot", "OutColumn", "WriteResult", "snapshot", "find_lock",
-           "update_register", "build_updated", "computed_columns", "describe"]
+           "update_register", "build_updated", "computed_columns"]
 _KINDS = {"date": "date", "int": "int", "percent": "percent", "money": "money"}
 # Columns wider than their kind's default (register_sheet): the reasons are sentences.
 _WIDTHS = {"churn_reason": 48}
@@ -172,8 +172,9 @@ def _update(path, sheet_name, columns, read_snapshot, backup_dir, keep_backups, 
     if not path.is_file():
         raise Refusal("missing", path=path)
     _refuse_if_locked(path)
-    data = path.read_bytes()
+    # stat before reading: a save between the two then shows as a changed file below.
     stat = os.stat(path)
+    data = path.read_bytes()
     if len(data) != read_snapshot.size or \
             hashlib.sha256(data).hexdigest() != read_snapshot.sha256:
         raise Refusal("changed")
@@ -241,12 +242,3 @@ def _refused(code: str, detail: str = "", *, lock: str | None = None,
     else:
         reason = text(f"writeback.{code}", detail=detail)
     return WriteResult("refused", reason, code, owner, backup)
-
-
-def describe(result: WriteResult, path: Path) -> str:
-    """The terminal line for any outcome of ``update_register``."""
-    if result.status == "written":
-        return text("writeback.written", path=path, backup=result.backup)
-    if result.status == "unchanged":
-        return text("writeback.unchanged", path=path)
-    return result.reason
