@@ -15,13 +15,10 @@ from typing import Protocol
 
 from lxml import etree
 
-from pipeline.xlsx_package import (M, XML_DECLARATION, PackageError, column_letters,
-                                   column_number)
+from pipeline.xlsx_package import (M, SAFE_PARSING, XML_DECLARATION, PackageError, column_letters,
+                                   column_number, refuse_doctype)
 
 _ROW, _C, _SHEET_DATA = M + "row", M + "c", M + "sheetData"
-# As in xlsx_package: no DTDs, no entity expansion, no network (XML-bomb safe).
-_SAFE = dict(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=True,
-             remove_comments=False)
 _BATCH = 500                        # rows written out at a time
 _MARK = "pipeline-customer-rows"    # where the written rows go back into the skeleton
 
@@ -59,12 +56,12 @@ def number_row(row: etree._Element, previous: int) -> int:
 
 def iter_rows(xml: bytes, part: str) -> Iterator[etree._Element]:
     """Each numbered <row> of a sheet part in order; a row is freed when the next is asked for."""
-    context = etree.iterparse(io.BytesIO(xml), events=("end",), tag=_ROW, **_SAFE)
+    context = etree.iterparse(io.BytesIO(xml), events=("end",), tag=_ROW, **SAFE_PARSING)
     number, checked = 0, False
     try:
         for _, row in context:
             if not checked:
-                _refuse_doctype(row, part)
+                refuse_doctype(row, part)
                 checked = True
             number = _in_order(number_row(row, number), number, part)
             yield row
@@ -91,7 +88,7 @@ def rewrite_sheet(xml: bytes, part: str, handler: RowHandler) -> tuple[etree._El
     """
     writer = _RowWriter()
     context = etree.iterparse(io.BytesIO(xml), events=("start", "end"),
-                              tag=(_SHEET_DATA, _ROW), **_SAFE)
+                              tag=(_SHEET_DATA, _ROW), **SAFE_PARSING)
     number, seen = 0, 0
     try:
         for event, element in context:
@@ -103,7 +100,7 @@ def rewrite_sheet(xml: bytes, part: str, handler: RowHandler) -> tuple[etree._El
                     if seen % _BATCH == 0:
                         writer.write(list(element.itersiblings(preceding=True))[::-1])
             elif event == "start":
-                _refuse_doctype(element, part)
+                refuse_doctype(element, part)
                 handler.start(element.getparent())
                 writer.open(element)
             else:
@@ -169,8 +166,3 @@ def _in_order(number: int, previous: int, part: str) -> int:
     if number <= previous:
         raise PackageError("bad_xml", f"{part}: row {number} out of order")
     return number
-
-
-def _refuse_doctype(element: etree._Element, part: str) -> None:
-    if element.getroottree().docinfo.doctype:
-        raise PackageError("bad_xml", f"{part}: DOCTYPE not allowed")

@@ -44,18 +44,22 @@ class PackageError(Exception):
 # No DTDs, no entity expansion, no network: a crafted part cannot blow up or phone home.
 # huge_tree lifts libxml2's depth/size limits that a 50,000-row sheet can hit; it is
 # safe only together with resolve_entities=False.
-_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False,
-                          dtd_validation=False, huge_tree=True, remove_comments=False)
+SAFE_PARSING = dict(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=True)
+_PARSER = etree.XMLParser(**SAFE_PARSING)
+
+
+def refuse_doctype(element: etree._Element, part: str) -> None:
+    """No genuine OOXML part has a DOCTYPE; one that does is refused, not read."""
+    if element.getroottree().docinfo.doctype:
+        raise PackageError("bad_xml", f"{part}: DOCTYPE not allowed")
 
 
 def parse_xml(data: bytes, part: str) -> etree._Element:
-    """Parse one part; refuse DOCTYPEs, which no genuine OOXML part has."""
     try:
         root = etree.fromstring(data, _PARSER)
     except etree.XMLSyntaxError as error:
         raise PackageError("bad_xml", f"{part}: {error}") from None
-    if root.getroottree().docinfo.doctype:
-        raise PackageError("bad_xml", f"{part}: DOCTYPE not allowed")
+    refuse_doctype(root, part)
     return root
 
 
@@ -162,15 +166,18 @@ def shared_strings(package: Package, part: str | None, wanted: set[int]) -> dict
         return {}
     found: dict[int, str] = {}
     last = max(wanted)
-    context = etree.iterparse(io.BytesIO(package.read(part)), events=("end",), tag=M + "si",
-                              resolve_entities=False, no_network=True, load_dtd=False,
-                              huge_tree=True)
-    for index, (_, item) in enumerate(context):
-        if index in wanted:
-            found[index] = rich_text(item)
-        item.clear()
-        if index >= last:
-            break
+    context = etree.iterparse(io.BytesIO(package.read(part)), events=("end",), tag=M + "si", **SAFE_PARSING)
+    try:
+        for index, (_, item) in enumerate(context):
+            if index == 0:
+                refuse_doctype(item, part)
+            if index in wanted:
+                found[index] = rich_text(item)
+            item.clear()
+            if index >= last:
+                break
+    except etree.XMLSyntaxError as error:
+        raise PackageError("bad_xml", f"{part}: {error}") from None
     return found
 
 

@@ -529,3 +529,14 @@ def test_every_original_row_with_staff_cells_is_digested(rich_bytes):
     update = build_updated(rich_bytes, "客户", computed_columns())
     assert [r for r, _ in update.staff_rows.rows] == [1, 2, 3, 4, 5]
     assert writeback.staff_difference(rich_bytes, update.data, "客户", update) is None
+
+
+def test_a_shared_strings_part_with_a_doctype_is_refused_not_read(rich_bytes):
+    """Every part the update reads goes through the same XML-bomb-safe settings."""
+    from pipeline.xlsx_package import PackageError, shared_strings
+    package = Package(rich_bytes)
+    part = next(name for name in parts(rich_bytes) if name.endswith("sharedStrings.xml"))
+    bomb = parts(rich_bytes)[part].replace(b"?>", b'?><!DOCTYPE sst [<!ENTITY a "aaaa">]>', 1)
+    replaced = Package(write_package(package, {part: bomb}))
+    with pytest.raises(PackageError, match="DOCTYPE"):
+        shared_strings(replaced, part, {0})
