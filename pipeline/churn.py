@@ -24,7 +24,8 @@ from dataclasses import replace
 import numpy as np
 import pandas as pd
 
-from pipeline.churn_model import ACTIVE, apply_model, known_orders
+from pipeline.churn_model import apply_model, known_orders
+from pipeline.customer_state import ACTIVE
 from pipeline.messages import text
 from pipeline.model import Problem, State
 
@@ -45,7 +46,7 @@ def churn_risk(state: State, config) -> tuple[State, list[Problem]]:
         _spend(customers, known_orders(state), config.churn, today),
         _neglected(customers, config.churn),
         _unhappy(customers, config.churn),
-        _model(customers, config.churn) if fitted else _nothing(len(customers)),
+        _model(customers, config.churn),   # p_alive is NaN throughout when not fitted
     )
     rank = np.zeros(len(customers), dtype=int)
     columns = []
@@ -63,10 +64,6 @@ def churn_risk(state: State, config) -> tuple[State, list[Problem]]:
     return replace(state, customers=customers), []
 
 
-def _nothing(n: int):
-    return np.zeros(n, dtype=int), str
-
-
 def _sentences(fired: np.ndarray, make) -> np.ndarray:
     """An object array with ``make(i)`` where the rule fired, "" elsewhere."""
     out = np.full(len(fired), "", dtype=object)
@@ -77,8 +74,7 @@ def _sentences(fired: np.ndarray, make) -> np.ndarray:
 
 def _reasons(columns: list[np.ndarray], n: int) -> list[tuple[str, ...]]:
     stacked = np.column_stack(columns) if columns else np.empty((n, 0), dtype=object)
-    any_fired = (stacked != "").any(axis=1)
-    return [tuple(s for s in row if s) if hit else () for row, hit in zip(stacked, any_fired)]
+    return [tuple(s for s in row if s) for row in stacked]
 
 
 def _round(value: float) -> int:
@@ -88,8 +84,9 @@ def _round(value: float) -> int:
 
 def _money(amount: float) -> str:
     # Returns can make a window's total negative: "-¥200", as accountants write it.
-    sign = "-" if round(amount) < 0 else ""
-    return sign + text("churn.money", amount=f"{abs(amount):,.0f}")
+    whole = _round(amount)
+    sign = "-" if whole < 0 else ""
+    return sign + text("churn.money", amount=f"{abs(whole):,}")
 
 
 def _rhythm(c: pd.DataFrame, churn, today: pd.Timestamp, *, capped: bool):

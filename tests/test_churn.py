@@ -2,7 +2,6 @@
 BG/NBD stage glue (fitted / skipped)."""
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import date, timedelta
 
 import numpy as np
@@ -11,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pipeline.churn import churn_risk
+from pipeline.churn import _model, _model_reason, _money, churn_risk
 from pipeline.config import ChurnConfig, Config
 from pipeline.model import Register, State
 
@@ -317,4 +316,42 @@ def test_stage_keeps_the_input_state_unchanged():
     after, _ = churn_risk(state, Config())
     pd.testing.assert_frame_equal(state.customers, before)
     assert "churn_risk" in after.customers and "churn_model" not in state.notes
-    assert replace(after, customers=before).register is state.register
+    assert after.register is state.register
+
+
+def test_lost_customer_under_a_fitted_model_has_no_risk(fitted_population):
+    customers, orders = fitted_population
+    # L1 bought weekly for a year and stopped 400 days ago: the model gives up on them,
+    # but 流失 customers are the win-back list's, not the churn list's.
+    orders = orders + every(7, 52, T - timedelta(days=400), customer_id="L1")
+    state = run(customers + [{"customer_id": "L1", "name": "老主顾"}], orders)
+    l1 = state.customers.set_index("customer_id").loc["L1"]
+    assert state.notes["churn_model"]["fitted"] is True
+    assert l1.lifecycle == "流失" and l1.p_alive < 0.3
+    assert (l1.churn_risk, l1.churn_reasons, l1.churn_reason) == ("", (), "")
+
+
+@pytest.mark.parametrize("alive, fired", [
+    (0.3, 0),            # exactly at the threshold: not under it
+    (0.2999, 2),
+    (np.nan, 0),         # not fitted, or never ordered
+])
+def test_model_rule_fires_under_the_threshold_only(alive, fired):
+    levels, _ = _model(pd.DataFrame({"p_alive": [alive]}), ChurnConfig(model_alive_threshold=0.3))
+    assert levels.tolist() == [fired]
+
+
+@pytest.mark.parametrize("alive, reason", [
+    (0.2999, "按进货记录估算仍在合作的可能性仅29%"),    # rounded down: never "30%" under 30%
+    (0.01, "按进货记录估算仍在合作的可能性仅1%"),
+    (0.005, "按进货记录估算仍在合作的可能性不到1%"),
+])
+def test_model_reason(alive, reason):
+    assert _model_reason(alive) == reason
+
+
+@pytest.mark.parametrize("amount, written", [
+    (1200.5, "¥1,201"), (2.5, "¥3"), (1999.4, "¥1,999"), (-200.0, "-¥200"), (-0.4, "¥0"),
+])
+def test_money_rounds_half_up(amount, written):
+    assert _money(amount) == written
