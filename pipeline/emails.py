@@ -14,7 +14,7 @@ import re
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from functools import cache
 from pathlib import Path
 
@@ -24,6 +24,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from pipeline import schema
 from pipeline.config import Config
 from pipeline.model import Problem, RepDay, State, Task
+from pipeline.rep_day import active_reps, with_assignment
 from pipeline.workdays import WorkCalendar
 
 TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "templates" / "email"
@@ -204,28 +205,17 @@ def writeback_note(writeback: Mapping) -> str:
 
 def previous_working_day(today: date, config: Config) -> date:
     """Where "done yesterday" starts: Monday's summary counts Friday's and the weekend's work."""
-    calendar = WorkCalendar(country=config.locale.country, weekend=config.locale.weekend)
-    try:
-        return calendar.previous_working_day(today)
-    except RuntimeError:   # no working day for weeks back: count plain yesterday's
-        return today - timedelta(days=1)
+    return WorkCalendar(country=config.locale.country, weekend=config.locale.weekend).previous_working_day(today)
 
 
-def _active_reps(state: State) -> dict[str, str]:
-    """Active people of the 业务员 sheet: name -> role."""
-    reps = state.register.reps
-    live = reps[~reps["blocked"] & reps["active"].astype(bool) & (reps["name"] != "")]
-    return dict(zip(live["name"], live["role"]))
-
-
-def _live_customers(state: State) -> pd.DataFrame:
-    customers = state.customers
-    return customers[~customers["blocked"]] if "blocked" in customers else customers
+def _assigned(state: State) -> pd.DataFrame:
+    """The customers not blocked, with ``assigned_rep`` as the rep's day assigns them ("" = nobody)."""
+    customers = with_assignment(state)
+    return customers[~customers["blocked"].astype(bool)]
 
 
 def _unassigned_total(state: State) -> int:
-    customers = _live_customers(state)
-    return int((~customers["rep"].isin(list(_active_reps(state)))).sum())
+    return int((_assigned(state)["assigned_rep"] == "").sum())
 
 
 def rep_counts(state: State, since: date) -> list[RepCounts]:
@@ -234,11 +224,10 @@ def rep_counts(state: State, since: date) -> list[RepCounts]:
     Customers whose rep is not an active rep are counted on a last line with rep "";
     a 主管 gets a line only when they have something to count.
     """
-    roles = _active_reps(state)
-    reps = list(roles)
-    customers = _live_customers(state)
+    roles = dict(zip(*(active_reps(state)[c] for c in ("name", "role"))))
+    customers = _assigned(state)
     today = pd.Timestamp(state.today)
-    owner = customers["rep"].where(customers["rep"].isin(reps), "")
+    owner = customers["assigned_rep"]
     overdue = _column(customers, "overdue_days", 0).fillna(0).astype(float)
     next_due = _column(customers, "next_follow_up", pd.NaT)
     risk = _column(customers, "churn_risk", "").fillna("").astype(str)
@@ -246,16 +235,17 @@ def rep_counts(state: State, since: date) -> list[RepCounts]:
     followups = state.register.followups
     followups = followups[~followups["blocked"]]
     recent = followups[(followups["date"] >= pd.Timestamp(since)) & (followups["date"] < today)]
-    customer_rep = dict(zip(customers["customer_id"], customers["rep"]))
-    done_by = [r or customer_rep.get(c, "") for r, c in zip(recent["rep"], recent["customer_id"])]
+    customer_rep = dict(zip(customers["customer_id"], owner))
+    done = Counter((r if r in roles else "") or customer_rep.get(c, "")
+                   for r, c in zip(recent["rep"], recent["customer_id"]))
 
     rows = []
-    for rep in reps + [""]:
+    for rep in [*roles, ""]:
         mine = owner == rep
         row = RepCounts(rep=rep,
                         due=int((mine & (overdue == 0) & (next_due == today)).sum()),
                         overdue=int((mine & (overdue > 0)).sum()),
-                        done_yesterday=sum(1 for r in done_by if (r if r in reps else "") == rep),
+                        done_yesterday=done[rep],
                         risk_high=int((mine & (risk == "高")).sum()),
                         risk_medium=int((mine & (risk == "中")).sum()))
         # A 主管 without customers of their own, or nobody unassigned, is no news.

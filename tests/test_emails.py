@@ -15,7 +15,7 @@ from pipeline.config import Config, LocaleConfig
 from pipeline.emails import (RepCounts, _environment, owner_email, phone_numbers, rep_counts, rep_email,
                              writeback_note)
 from pipeline.model import RepDay
-from tests.mail_fixtures import FIGURES, PROBLEMS, TODAY, build_state, task
+from tests.mail_fixtures import FIGURES, PROBLEMS, build_state, task
 
 ENGLISH = replace(Config(), locale=LocaleConfig(language="en"))
 HTML_TAG = re.compile(r"</?[a-zA-Z][^>]*>")

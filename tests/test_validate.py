@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 from pipeline.config import Config
 from pipeline.validate import validate
 from pipeline.workbook import RegisterError, read_workbook
-from tests.register_builder import (CUSTOMER_HEADER, FOLLOWUP_HEADER, ORDER_HEADER, REPS_HEADER, Formula,
+from tests.register_builder import (CUSTOMER_HEADER, REPS_HEADER, Formula,
                                     customer, minimal_register, write_workbook)
 
 RUN_DATE = dt.date(2026, 11, 23)

@@ -4,7 +4,6 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import io
-import os
 import re
 import shutil
 import subprocess
