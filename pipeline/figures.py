@@ -8,7 +8,8 @@ blocked and their orders dated on or before T, the same data the rules used.
 A customer counts for a rep when that rep is in the 业务员 sheet and 在职; every other
 customer (no rep, an unknown rep, a rep who left) is 未分配, as in the task lists.
 "Last year" is the key-account window (``[state] key_account_window_days``, 365),
-because the top-20% share is the same 80/20 question as the key accounts.
+because the top-20% share is the same 80/20 question as the key accounts: its amounts
+are the history stage's ``revenue_window``.
 """
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from pipeline.churn import HIGH, MEDIUM
 from pipeline.churn_model import known_orders
 from pipeline.messages import text
 from pipeline.model import Problem, State
+from pipeline.rep_day import with_assignment
 from pipeline.schema import GRADES
 
 LIFECYCLES = ("潜在", "现实", "流失")
@@ -32,10 +34,9 @@ MONTHS = 12
 
 def owner_figures(state: State, config) -> tuple[State, list[Problem]]:
     """The figures stage: runs after churn_risk and receivables."""
-    customers = state.customers[~state.customers["blocked"].astype(bool)]
+    customers, reps = counted(state)
     orders = known_orders(state)
     window = config.state.key_account_window_days
-    reps = rep_labels(customers, state.register.reps)
     count = customers["order_count"].fillna(0).astype(int)
     figures = {
         "customers_total": len(customers),
@@ -48,8 +49,8 @@ def owner_figures(state: State, config) -> tuple[State, list[Problem]]:
         "per_rep": _plain_counts(reps.value_counts()),
         "churn_per_rep": _churn_per_rep(customers, reps),
         "revenue_by_month": revenue_by_month(orders, state.today),
-        "revenue_by_rep": _revenue_by_rep(customers, reps, orders, state.today, window),
-        "top20_share": top_share(_recent(orders, state.today, window), TOP_SHARE),
+        "revenue_by_rep": _revenue_by_rep(customers, reps, state.today, window),
+        "top20_share": top_share(customers["revenue_window"].astype(float).fillna(0.0), TOP_SHARE),
         "receivables_total": float(customers["overdue_receivable"].fillna(0.0).sum()),
         "receivables_customers": int((customers["overdue_receivable"].fillna(0.0) > 0).sum()),
         "top_risks": top_risks(customers, reps),
@@ -57,17 +58,13 @@ def owner_figures(state: State, config) -> tuple[State, list[Problem]]:
     return replace(state, figures=figures), []
 
 
-def rep_labels(customers: pd.DataFrame, reps: pd.DataFrame) -> pd.Series:
-    """Each customer's rep, or 未分配 when the rep is not an active row of 业务员."""
-    active = reps.loc[~reps["blocked"].astype(bool) & reps["active"].astype(bool), "name"]
-    named = customers["rep"].astype(object)
-    return named.where(named.isin(set(active)) & (named != ""), text("churn.unassigned")).astype(object)
-
-
-def _recent(orders: pd.DataFrame, today, window_days: int) -> pd.Series:
-    """Order amount per customer in (T − window, T]."""
-    start = pd.Timestamp(today) - pd.Timedelta(days=window_days)
-    return orders[orders["date"] > start].groupby("customer_id")["amount"].sum()
+def counted(state: State) -> tuple[pd.DataFrame, pd.Series]:
+    """The customer rows that are not blocked, and each one's rep (未分配 when the rep
+    is not an active row of 业务员), as the task lists assign them."""
+    assigned = with_assignment(state)["assigned_rep"].astype(object)
+    reps = assigned.where(assigned != "", text("churn.unassigned")).astype(object)
+    kept = ~state.customers["blocked"].astype(bool)
+    return state.customers[kept], reps[kept]
 
 
 def _plain_counts(counts: pd.Series) -> dict:
@@ -91,12 +88,12 @@ def revenue_by_month(orders: pd.DataFrame, today) -> list[tuple[str, float]]:
     return [(str(m), float(totals.get(m, 0.0))) for m in months]
 
 
-def _revenue_by_rep(customers, reps, orders, today, window_days) -> dict:
-    per_customer = _recent(orders, today, window_days)
-    rep_of = pd.Series(reps.to_numpy(), index=customers["customer_id"].to_numpy())
-    rep_of = rep_of[~rep_of.index.duplicated()]
-    labels = rep_of.reindex(per_customer.index).fillna(text("churn.unassigned"))
-    totals = per_customer.groupby(labels.to_numpy(dtype=object)).sum()
+def _revenue_by_rep(customers, reps, today, window_days) -> dict:
+    """revenue_window per rep, over the customers who ordered in the window (a rep
+    whose customers all stayed away is not listed, rather than listed with ¥0)."""
+    ordered = customers["last_order"] > pd.Timestamp(today) - pd.Timedelta(days=window_days)
+    revenue = customers.loc[ordered, "revenue_window"].astype(float)
+    totals = revenue.groupby(reps[ordered].to_numpy(dtype=object)).sum()
     return {str(k): float(v) for k, v in totals.sort_values(ascending=False).items()}
 
 
@@ -110,15 +107,19 @@ def top_share(revenue: pd.Series, share: float) -> float:
     return float(buying[:top].sum() / buying.sum())
 
 
+def at_risk(customers: pd.DataFrame, reps: pd.Series) -> pd.DataFrame:
+    """The 高/中 rows of ``customers`` (as from ``counted``) in report order: 高 first,
+    then value at stake (largest first), then id; with rep_label, value and high."""
+    rows = customers.assign(rep_label=reps, high=customers["churn_risk"] == HIGH,
+                            value=customers["expected_value"].astype(float).fillna(0.0))
+    rows = rows[rows["churn_risk"].isin((HIGH, MEDIUM))]
+    return rows.sort_values(["high", "value", "customer_id"], ascending=[False, False, True])
+
+
 def top_risks(customers: pd.DataFrame, reps: pd.Series, limit: int = TOP_RISKS) -> list[dict]:
-    """Up to ``limit`` 高/中 customers, 高 first, then by expected value (largest first)."""
-    at_risk = customers.assign(risk_rep=reps, risk_high=customers["churn_risk"] == HIGH,
-                               risk_value=customers["expected_value"].astype(float).fillna(0.0))
-    at_risk = at_risk[at_risk["churn_risk"].isin((HIGH, MEDIUM))]
-    at_risk = at_risk.sort_values(["risk_high", "risk_value", "customer_id"],
-                                  ascending=[False, False, True]).head(limit)
-    return [{"customer_id": str(r.customer_id), "name": str(r.name), "rep": str(r.risk_rep),
+    """The first ``limit`` rows of ``at_risk``, as plain dicts."""
+    return [{"customer_id": str(r.customer_id), "name": str(r.name), "rep": str(r.rep_label),
              "churn_risk": str(r.churn_risk), "churn_reason": str(r.churn_reason),
-             "expected_value": float(r.risk_value),
+             "expected_value": float(r.value),
              "last_order": r.last_order.date().isoformat() if pd.notna(r.last_order) else ""}
-            for r in at_risk.itertuples(index=False)]
+            for r in at_risk(customers, reps).head(limit).itertuples(index=False)]

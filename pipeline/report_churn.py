@@ -15,7 +15,7 @@ from __future__ import annotations
 import pandas as pd
 
 from pipeline.churn import HIGH, MEDIUM
-from pipeline.figures import LIFECYCLES, rep_labels
+from pipeline.figures import LIFECYCLES, at_risk, counted
 from pipeline.messages import text
 from pipeline.model import State
 from pipeline.schema import GRADES
@@ -40,16 +40,6 @@ def _formats(workbook) -> dict:
     }
 
 
-def at_risk(state: State) -> pd.DataFrame:
-    """The 高/中 customers in report order: 高 first, then value at stake, then id."""
-    customers = state.customers[~state.customers["blocked"].astype(bool)]
-    rows = customers.assign(rep_label=rep_labels(customers, state.register.reps),
-                            value=customers["expected_value"].astype(float).fillna(0.0),
-                            high=customers["churn_risk"] == HIGH)
-    rows = rows[rows["churn_risk"].isin((HIGH, MEDIUM))]
-    return rows.sort_values(["high", "value", "customer_id"], ascending=[False, False, True])
-
-
 def write_churn_sheet(workbook, state: State):
     """Add the 流失预警 sheet; returns the worksheet."""
     sheet = workbook.add_worksheet(text("churn.sheet.risks"))
@@ -61,7 +51,7 @@ def write_churn_sheet(workbook, state: State):
     sheet.freeze_panes(1, 0)
     if "churn_risk" not in state.customers.columns:
         return sheet
-    rows = at_risk(state)
+    rows = at_risk(*counted(state))
     if rows.empty:
         sheet.write_string(1, 0, text("churn.risks.none"))
         return sheet

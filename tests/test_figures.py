@@ -87,10 +87,28 @@ def test_top_risks(figures):
     assert risks[2]["rep"] == "未分配" and risks[2]["churn_risk"] == "中"
 
 
+PLAIN = (int, float, str, list, tuple, dict, bool, type(None))
+
+
+def walk(value, path="figures"):
+    """Every value inside ``value`` (keys of dicts too), with where it sits."""
+    yield path, value
+    if isinstance(value, dict):
+        for k, v in value.items():
+            yield f"{path} key {k!r}", k
+            yield from walk(v, f"{path}[{k!r}]")
+    elif isinstance(value, (list, tuple)):
+        for i, v in enumerate(value):
+            yield from walk(v, f"{path}[{i}]")
+
+
 def test_figures_are_plain_values(figures):
     # summary.json and the email templates take them as they are.
     assert json.loads(json.dumps(figures, ensure_ascii=False))["per_rep"] == figures["per_rep"]
-    assert all(type(v) in (int, float) for v in figures["per_grade"].values())
+    seen = list(walk(figures))
+    assert len(seen) > 100                       # the walk reached the nested tables
+    for path, value in seen:
+        assert type(value) in PLAIN, f"{path} is {type(value).__name__}"
 
 
 def test_top_risks_are_capped_at_ten():
