@@ -104,7 +104,9 @@ def _task_table(state: State):
     return [text(f"report.tasks.{k}") for k in keys], kinds, _by_column(rows, len(keys))
 
 
-CUSTOMER_EXTRA_COMPUTED = (("expected_value", "money"), ("p_alive", "percent"))
+# Report-only columns after the register's own: days the oldest unpaid bill is past due,
+# the value at stake, the model's P(still active).
+CUSTOMER_EXTRA_COMPUTED = (("receivable_days", "int"), ("expected_value", "money"), ("p_alive", "percent"))
 
 
 def _customer_table(state: State):

@@ -41,6 +41,7 @@ def test_dry_run_writes_report_and_outbox_and_leaves_the_register_alone(tmp_path
     assert [(t[0], t[3], t[7]) for t in tasks] == [("王强", "C1", "A"), ("陈总", "C2", "E")]  # C2: rep unknown
     customers = list(book["客户"].iter_rows(values_only=True))
     assert customers[1][customers[0].index("等级")] == "A" and customers[1][0] == "C1"
+    assert {"欠款", "欠款逾期天数", "未来一年预计价值"} <= set(customers[0])
     assert [row[4] for row in book["数据问题"].iter_rows(min_row=2, values_only=True)] == [
         "业务员不在「业务员」表里，该客户按未分配处理（任务交给主管）"]
     facts = json.loads((day / "summary.json").read_text(encoding="utf-8"))
