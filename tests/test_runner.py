@@ -73,3 +73,38 @@ def test_a_register_saved_by_its_user_meanwhile_is_not_overwritten(tmp_path):
     assert outcome.retry_writeback() is False
     assert register.read_bytes() == saved.read_bytes()
     assert summary(tmp_path)["writeback"]["reason_code"] == "changed"
+
+
+def test_on_the_demo_shop_each_reps_email_names_only_their_own_customers(tmp_path):
+    """Issue 5: the assignment itself (not just the template) keeps the lists apart."""
+    from email import policy as mail_policy
+    from email.parser import BytesParser
+
+    from pipeline.demo import write_demo_register
+    from pipeline.model import State
+    from pipeline.rep_day import with_assignment
+    from pipeline.stages import run_stages
+    from pipeline.validate import validate
+    from pipeline.workbook import read_workbook
+    register = tmp_path / "demo.xlsx"
+    write_demo_register(register, DAY)
+    opts = RunOptions(config=Config(), today=DAY, run_date=DAY, register=register, output=tmp_path / "out",
+                      dry_run=True)
+    assert run_once(opts).ok
+    checked, _ = validate(read_workbook(register), Config(), DAY)
+    state, _ = run_stages(State.start(checked, DAY), Config())
+    customers = with_assignment(state)
+    names = customers["name"]
+    unique = customers[(names.map(names.value_counts()) == 1) & (names.str.len() >= 3)]
+    outbox = tmp_path / "out" / DAY.isoformat() / "outbox"
+    reps = [d.rep for d in state.days if d.role == "业务员"]
+    assert len(reps) == 4
+    for rep in reps:
+        message = BytesParser(policy=mail_policy.default).parsebytes((outbox / f"rep-{rep}.eml").read_bytes())
+        body = message.get_body(("plain",)).get_content()
+        own = set(unique.loc[unique["assigned_rep"] == rep, "name"])
+        others = unique.loc[unique["assigned_rep"] != rep, "name"]
+        # (a name that is part of one of the rep's own customers' names does not count)
+        leaked = [n for n in others if n in body and not any(n in m for m in own)]
+        assert leaked == [], rep
+        assert any(n in body for n in own), rep
