@@ -52,7 +52,7 @@ class StaffDigests:
         spans = row.attrib.pop("spans", None)
         try:
             digest = _digest(etree.tostring(row, encoding="UTF-8", with_tail=False)
-                             if len(row) else b"")
+                             if _has_staff_part(row) else b"")
         finally:
             for position, cell in reversed(aside):
                 row.insert(position, cell)
@@ -128,9 +128,15 @@ def _staff_xml(row: etree._Element, owned: set[int], first_owned: int) -> bytes:
         if position < keep_tail_from:
             del row[position]
     row.attrib.pop("spans", None)       # widened when cells are added: not staff formatting
-    if not len(row):
+    if not _has_staff_part(row):
         return b""
     return etree.tostring(row, encoding="UTF-8", with_tail=False)
+
+
+def _has_staff_part(row: etree._Element) -> bool:
+    """A row keeps a staff part while it has cells left or formatting of its own (ht,
+    hidden, s/customFormat...): only a bare <row r=".."> is nothing of the staff's."""
+    return len(row) > 0 or any(name not in ("r", "spans") for name in row.attrib)
 
 
 def _where(before: etree._Element | None, after: etree._Element | None, r: int) -> str:

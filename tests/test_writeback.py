@@ -524,6 +524,34 @@ def test_the_new_sheet_is_checked_row_by_row(rich_bytes, tamper, where):
     assert writeback.staff_difference(rich_bytes, tampered, "客户", update) == where
 
 
+def formatted_empty_rows() -> bytes:
+    """Row 3 holds only the pipeline's cell and a staff height; row 4 is only hidden."""
+    data = io.BytesIO()
+    book = xlsxwriter.Workbook(data)
+    sheet = book.add_worksheet("客户")
+    sheet.write_row(0, 0, ["客户编号", "名称"])
+    sheet.write_row(1, 0, ["C1", "甲"])
+    sheet.set_row(2, 30)
+    sheet.set_row(3, None, None, {"hidden": True})
+    book.close()
+    return data.getvalue()
+
+
+@pytest.mark.parametrize("tamper, where", [
+    (lambda s: s.replace(b'ht="30"', b'ht="40"'), "客户!3:3"),
+    (lambda s: s.replace(b'<row r="4" hidden="1"', b'<row r="4"'), "客户!4:4"),
+])
+def test_a_changed_format_of_a_row_without_staff_cells_is_caught(tamper, where):
+    original = formatted_empty_rows()
+    update = build_updated(original, "客户", [OutColumn("下次跟进", "date", {
+        2: dt.date(2026, 11, 24), 3: dt.date(2026, 11, 25)})])
+    package = Package(update.data)
+    tampered = write_package(package, {SHEET: tamper(package.read(SHEET))})
+    assert tampered != update.data
+    assert writeback.staff_difference(original, update.data, "客户", update) is None
+    assert writeback.staff_difference(original, tampered, "客户", update) == where
+
+
 def test_every_original_row_with_staff_cells_is_digested(rich_bytes):
     update = build_updated(rich_bytes, "客户", computed_columns())
     assert [r for r, _ in update.staff_rows.rows] == [1, 2, 3, 4, 5]
