@@ -20,7 +20,7 @@ from pipeline.register_stream import column_of, iter_rows, join_sheet, rewrite_s
 from pipeline.register_styles import StyleBook
 from pipeline.register_table import grow_dimension, widen_added_columns
 from pipeline.register_verify import StaffDigests
-from pipeline.xlsx_package import M, column_letters, rich_text
+from pipeline.xlsx_package import M, PackageError, column_letters, rich_text
 
 if TYPE_CHECKING:
     from pipeline.writeback import OutColumn
@@ -172,7 +172,12 @@ def _cell_text(cell: etree._Element, shared: Mapping[int, str]) -> str | None:
     value = cell.find(M + "v")
     if value is None or value.text is None:
         return None
-    return shared.get(int(value.text)) if kind == "s" else value.text
+    if kind != "s":
+        return value.text
+    try:
+        return shared.get(int(value.text))
+    except ValueError:
+        raise PackageError("bad_xml", f"{cell.get('r')}: shared string {value.text!r}") from None
 
 
 def _header_row(xml: bytes, part: str, shared: Callable) -> tuple[dict[int, str], int]:
@@ -216,7 +221,7 @@ def _place(columns: Sequence[OutColumn], headers: dict[int, str],
             next_free += 1
             index = next_free
         if index in taken:
-            raise ValueError(f"two computed columns share column {index}: {column.header}")
+            raise PackageError("header_clash", f"{column_letters(index)}1 {column.header}")
         taken.add(index)
         placed.append(PlacedColumn(column, index, added))
     return placed

@@ -10,13 +10,9 @@ column widths are never touched.
 """
 from __future__ import annotations
 
-import re
-
 from lxml import etree
 
-from pipeline.xlsx_package import M, column_letters, column_number, split_ref
-
-_LETTERS = re.compile(r"[A-Za-z]+")
+from pipeline.xlsx_package import M, PackageError, column_letters, split_ref
 
 
 def grow_dimension(root: etree._Element, last_column: int, last_row: int) -> None:
@@ -27,8 +23,7 @@ def grow_dimension(root: etree._Element, last_column: int, last_row: int) -> Non
     ref = dimension.get("ref", "A1")
     first, _, last = ref.partition(":")
     last = last or first
-    end_column = column_number(_LETTERS.match(last).group(0))
-    end_row = int(last[len(_LETTERS.match(last).group(0)):] or 1)
+    end_column, end_row = split_ref(last)
     grown = f"{column_letters(max(end_column, last_column))}{max(end_row, last_row)}"
     if grown != last:
         dimension.set("ref", f"{first}:{grown}")
@@ -66,34 +61,50 @@ def totals_rows(tables) -> set[int]:
     """Rows of table totals: staff formulas there, never blanked."""
     rows: set[int] = set()
     for table in tables:
-        count = int(table.get("totalsRowCount", "0") or 0)
-        last = table.get("ref", "").partition(":")[2]
-        if count and last:
-            end = split_ref(last)[1]
+        count = _number(table, "totalsRowCount")
+        end = split_ref(_table_range(table)[1])[1]
+        if count:
             rows.update(range(end - count + 1, end + 1))
     return rows
+
+
+def _table_range(table: etree._Element) -> tuple[str, str]:
+    """A table's first and last cell: a table without a proper range is a damaged file,
+    refused rather than guessed at."""
+    first, _, last = table.get("ref", "").partition(":")
+    last = last or first
+    for ref in (first, last):
+        split_ref(ref)          # raises bad_xml on a malformed reference
+    return first, last
+
+
+def _number(table: etree._Element, name: str) -> int:
+    try:
+        return int(table.get(name, "0") or 0)
+    except ValueError:
+        raise PackageError("bad_xml", f"table {name}={table.get(name)!r}") from None
 
 
 def grow_table(table: etree._Element, added: list[tuple[int, str]]) -> bool:
     """Widen a table whose header row is row 1 over headers added right after it."""
     if table.get("headerRowCount", "1") == "0" or not added:
         return False
-    first, _, last = table.get("ref", "").partition(":")
-    if not last or first[len(_LETTERS.match(first).group(0)):] != "1":
+    first, last = _table_range(table)
+    if split_ref(first)[1] != 1:
         return False
-    end_letters = _LETTERS.match(last).group(0)
-    end_column = column_number(end_letters)
+    end_column, end_row = split_ref(last)
     indexes = sorted(index for index, _ in added)
     if indexes != list(range(end_column + 1, end_column + 1 + len(indexes))):
         return False
     new_end = column_letters(indexes[-1])
-    table.set("ref", f"{first}:{new_end}{last[len(end_letters):]}")
+    table.set("ref", f"{first}:{new_end}{end_row}")
     auto_filter = table.find(M + "autoFilter")
     if auto_filter is not None and ":" in auto_filter.get("ref", ""):
         start, _, stop = auto_filter.get("ref").partition(":")
-        stop_letters = _LETTERS.match(stop).group(0)
-        auto_filter.set("ref", f"{start}:{new_end}{stop[len(stop_letters):]}")
+        auto_filter.set("ref", f"{start}:{new_end}{split_ref(stop)[1]}")
     columns = table.find(M + "tableColumns")
+    if columns is None:
+        raise PackageError("bad_xml", f"table {table.get('name')!r} without tableColumns")
     next_id = max((int(c.get("id", "0")) for c in columns), default=0) + 1
     for offset, (_, header) in enumerate(sorted(added)):
         etree.SubElement(columns, M + "tableColumn", id=str(next_id + offset), name=header)

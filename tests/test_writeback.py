@@ -351,6 +351,18 @@ def test_refuses_a_file_it_cannot_update(register, content, sheet, code):
     assert register.read_bytes() == before
 
 
+def test_a_table_without_a_range_is_refused_not_a_crash(register):
+    package = Package(register.read_bytes())
+    table = package.read("xl/tables/table1.xml")
+    broken = re.sub(rb'(<table [^>]*?) ref="[^"]*"', rb'\1 ref=""', table, count=1)
+    assert broken != table
+    register.write_bytes(write_package(package, {"xl/tables/table1.xml": broken}))
+    before = register.read_bytes()
+    result = run(register)
+    assert (result.status, result.reason_code) == ("refused", "bad_xml") and result.reason
+    assert register.read_bytes() == before
+
+
 def test_a_changed_staff_cell_fails_verification(rich_bytes):
     update = build_updated(rich_bytes, "客户", computed_columns())
     package = Package(update.data)
