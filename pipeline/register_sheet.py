@@ -122,7 +122,7 @@ class _CustomerRows:
         header_style = _header_style(row, self.headers)
         for p in self.placed:
             if p.added:
-                cell = _cell_at(row, p.index, 1, None)
+                cell = _header_cell(row, p.index)
                 set_text(cell, p.column.header)
                 if header_style is not None:
                     cell.set("s", header_style)
@@ -289,8 +289,8 @@ def _column_styles(root: etree._Element) -> dict[int, str]:
     return styles
 
 
-def _cell_at(row: etree._Element, index: int, r: int, style: str | None) -> etree._Element:
-    """The row's cell in column ``index``, created in column order when missing."""
+def _header_cell(row: etree._Element, index: int) -> etree._Element:
+    """Row 1's cell in column ``index``, created in column order when missing."""
     cells = {column_of(cell): cell for cell in row.iterchildren(M + "c")}
     return cells.get(index) if index in cells else _insert_cell(
-        row, cells, index, f"{column_letters(index)}{r}", style)
+        row, cells, index, f"{column_letters(index)}1", None)

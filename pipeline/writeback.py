@@ -23,7 +23,7 @@ import pandas as pd
 from pipeline import schema
 from pipeline.messages import text
 from pipeline.register_lock import FileSnapshot, find_lock, make_backup, snapshot
-from pipeline.register_sheet import PlacedColumn, update_customer_sheet
+from pipeline.register_sheet import update_customer_sheet
 from pipeline.register_styles import StyleBook
 from pipeline.register_table import grow_table, totals_rows
 from pipeline.register_verify import StaffDigests, first_changed_row, first_staff_difference
@@ -59,11 +59,10 @@ class WriteResult:
 
 @dataclass(frozen=True)
 class Update:
-    """The new package bytes, where each computed column went, and digests of the
-    original rows' staff cells taken while they were read."""
+    """The new package bytes, the parts rewritten, and digests of the original rows'
+    staff cells taken while they were read."""
 
     data: bytes
-    placed: list[PlacedColumn]
     rewritten: frozenset[str]
     staff_rows: StaffDigests
 
@@ -127,7 +126,7 @@ def build_updated(data: bytes, sheet_name: str, columns: Sequence[OutColumn]) ->
             replaced[part] = serialize_xml(table)
     if styles.changed:
         replaced[parts.styles] = styles.to_bytes()
-    return Update(write_package(package, replaced), placed, frozenset(replaced), digests)
+    return Update(write_package(package, replaced), frozenset(replaced), digests)
 
 
 def staff_difference(old: bytes, new: bytes, sheet_name: str, update: Update) -> str | None:

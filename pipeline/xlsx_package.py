@@ -126,7 +126,6 @@ class Package:
 class WorkbookParts:
     """Where the parts the writeback needs live in this particular package."""
 
-    workbook: str
     sheet: str
     styles: str | None
     shared_strings: str | None
@@ -156,7 +155,7 @@ def locate(package: Package, sheet_name: str) -> WorkbookParts:
                    if k.endswith("/table") and package.has(t))
     props = root.find(M + "workbookPr")
     date1904 = props is not None and props.get("date1904", "0") in ("1", "true")
-    return WorkbookParts(workbook, sheet_part, first_of("/styles"),
+    return WorkbookParts(sheet_part, first_of("/styles"),
                          first_of("/sharedStrings"), tables, date1904)
 
 
