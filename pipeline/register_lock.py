@@ -119,12 +119,20 @@ def make_backup(data: bytes, register: Path, backup_dir: Path, stamp: str, keep:
 
     Names are ``<stem>.<stamp><suffix>``, with ``_2``, ``_3``... when a run repeats
     the same stamp; the newest ``keep`` backups (at least one) of this register stay.
+    A repeat is numbered above every backup of that stamp still there, so the names
+    keep saying which is newest after older ones were pruned.
     """
     backup_dir.mkdir(parents=True, exist_ok=True)
-    target = backup_dir / f"{register.stem}.{stamp}{register.suffix}"
-    counter = 2
-    while target.exists():
-        target = backup_dir / f"{register.stem}.{stamp}_{counter}{register.suffix}"
+    prefix_length = len(register.stem) + 1
+    repeats = [number for name, number in (_stamp_and_repeat(p, prefix_length)
+                                           for p in backups_of(register, backup_dir))
+               if name == stamp]
+    counter = max(repeats, default=0) + 1
+    while True:
+        suffix = "" if counter == 1 else f"_{counter}"
+        target = backup_dir / f"{register.stem}.{stamp}{suffix}{register.suffix}"
+        if not target.exists():
+            break
         counter += 1
     with open(target, "xb") as f:
         f.write(data)
@@ -135,17 +143,22 @@ def make_backup(data: bytes, register: Path, backup_dir: Path, stamp: str, keep:
 
 
 def backups_of(register: Path, backup_dir: Path) -> list[Path]:
-    """This register's backups, oldest first (stamps start with a digit)."""
+    """This register's backups, oldest first (stamps start with a digit).
+
+    Ordered by the stamp in the name, then the repeat number: file times change when
+    the backup folder is copied or restored, and then the newest would be pruned."""
     prefix = register.stem + "."
     found = [p for p in backup_dir.glob(f"*{register.suffix}")
              if p.name.startswith(prefix) and p.name[len(prefix):len(prefix) + 1].isdigit()]
-    return sorted(found, key=lambda p: (p.stat().st_mtime_ns, _repeat_number(p)))
+    return sorted(found, key=lambda p: (*_stamp_and_repeat(p, len(prefix)), p.name))
 
 
-def _repeat_number(backup: Path) -> tuple[str, int]:
-    """Sort key for backups with the same time: 'x.2026-11-23_2' after 'x.2026-11-23'."""
-    base, _, counter = backup.stem.rpartition("_")
-    return (base, int(counter)) if counter.isdigit() and base else (backup.stem, 1)
+def _stamp_and_repeat(backup: Path, prefix_length: int) -> tuple[str, int]:
+    """'x.2026-11-23_2.xlsx' -> ('2026-11-23', 2); the first of a stamp is number 1.
+    Stamps are ISO dates, so they sort as text."""
+    stamp = backup.name[prefix_length:len(backup.name) - len(backup.suffix)]
+    base, _, counter = stamp.rpartition("_")
+    return (base, int(counter)) if counter.isdigit() and base else (stamp, 1)
 
 
 def prune_backups(register: Path, backup_dir: Path, keep: int) -> None:

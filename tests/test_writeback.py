@@ -4,6 +4,7 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import io
+import os
 import re
 import shutil
 import subprocess
@@ -385,6 +386,17 @@ def test_backups_keep_the_newest_n(register):
     kept = backups_of(register, backups)
     assert [p.read_bytes() for p in kept] == made[-2:]
     assert len({p.name for p in kept}) == 2
+
+
+def test_backups_are_ordered_by_the_stamp_in_their_name_not_file_times(tmp_path):
+    """A copied backup folder gets fresh file times: the names still say which is newest."""
+    register = tmp_path / "客户台账.xlsx"
+    names = ["客户台账.2026-11-20.xlsx", "客户台账.2026-11-21.xlsx", "客户台账.2026-11-21_2.xlsx",
+             "客户台账.2026-11-21_10.xlsx", "客户台账.2026-11-22.xlsx"]
+    for age, name in enumerate(names):              # the newest name gets the oldest time
+        (tmp_path / name).write_bytes(name.encode())
+        os.utime(tmp_path / name, ns=(10**18 - age * 10**9, 10**18 - age * 10**9))
+    assert [p.name for p in backups_of(register, tmp_path)] == names
 
 
 # --- streaming: the sheet is written row batch by row batch ------------------------------
