@@ -33,10 +33,7 @@ def clear(cell: etree._Element) -> None:
 def set_value(cell, kind: str, value, styles: StyleBook, date1904: bool) -> None:
     # Hot path (runs for every computed cell of every customer): reuse the existing
     # <v> or <is><t> when the cell already has that shape, as it does after the first night.
-    current = cell.get("s")
-    style = styles.style_attr(current, kind)
-    if style != current:
-        cell.set("s", style)
+    _restyle(cell, kind, styles)
     if kind == "text":
         set_text(cell, str(value))
         return
@@ -51,15 +48,19 @@ def set_value(cell, kind: str, value, styles: StyleBook, date1904: bool) -> None
 
 def fill_new(cell, kind: str, value, styles: StyleBook, date1904: bool) -> None:
     """set_value for a cell just created (no value yet): same result, less work."""
-    current = cell.get("s")
-    style = styles.style_attr(current, kind)
-    if style != current:
-        cell.set("s", style)
+    _restyle(cell, kind, styles)
     if kind == "text":
         cell.set("t", "inlineStr")
         _fill_text(etree.SubElement(etree.SubElement(cell, _IS), _T), str(value))
     else:
         etree.SubElement(cell, _V).text = _number_text(kind, value, date1904)
+
+
+def _restyle(cell, kind: str, styles: StyleBook) -> None:
+    current = cell.get("s")
+    style = styles.style_attr(current, kind)
+    if style != current:
+        cell.set("s", style)
 
 
 def _clear_value(cell: etree._Element) -> None:
