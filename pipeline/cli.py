@@ -93,9 +93,11 @@ def _schedule(config: Config, output: Path, options) -> int:
     if schedule_lock is None:
         return _fail(runlock.busy_message(output / SCHEDULE_LOCK), 3)
 
+    stop = threading.Event()
+
     def nightly(day: date) -> RunOutcome:
-        lock = runlock.acquire_run_lock(output / RUN_LOCK)
-        if lock is None:
+        lock = wait_for_run_lock(output / RUN_LOCK, stop)
+        if lock is None:   # stopped while a manual run was going
             return RunOutcome(day=day, ok=False, reason=runlock.busy_message(output / RUN_LOCK))
         with lock:
             outcome = run_once(options(day))
@@ -105,7 +107,6 @@ def _schedule(config: Config, output: Path, options) -> int:
         return replace(outcome, retry_writeback=_under_lock(output, outcome.retry_writeback, False),
                        give_up_writeback=_under_lock(output, outcome.give_up_writeback, None))
 
-    stop = threading.Event()
     restore = install_signal_handlers(stop)
     try:
         with schedule_lock:
@@ -115,6 +116,15 @@ def _schedule(config: Config, output: Path, options) -> int:
     finally:
         restore()
     return 0
+
+
+def wait_for_run_lock(path: Path, stop: threading.Event, poll_seconds: float = 30.0):
+    """The run lock, waiting while a manual run holds it (the night's run comes after it,
+    it is not skipped); None only when stopped meanwhile."""
+    lock = runlock.acquire_run_lock(path)
+    while lock is None and not stop.wait(poll_seconds):
+        lock = runlock.acquire_run_lock(path)
+    return lock
 
 
 def _under_lock(output: Path, step, busy):

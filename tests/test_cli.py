@@ -161,3 +161,20 @@ def test_a_refused_recipient_is_reported_and_the_others_still_get_theirs(tmp_pat
     facts = json.loads((tmp_path / "out" / DAY / "summary.json").read_text(encoding="utf-8"))
     assert facts["email_totals"]["failed"] == 1 and facts["email_totals"]["failures"][0]["to"] == "lisi@example.com"
     assert "邮件未送达：lisi@example.com" in capsys.readouterr().out
+
+
+def test_the_nightly_run_waits_for_a_manual_run_instead_of_skipping_the_night(tmp_path):
+    import threading
+
+    from pipeline.cli import wait_for_run_lock
+    from pipeline.runlock import acquire_run_lock
+    path = tmp_path / "run.lock"
+    manual = acquire_run_lock(path)
+    threading.Timer(0.3, manual.release).start()
+    lock = wait_for_run_lock(path, threading.Event(), poll_seconds=0.05)
+    assert lock is not None and lock.held
+    lock.release()
+    with acquire_run_lock(path):
+        stopped = threading.Event()
+        stopped.set()
+        assert wait_for_run_lock(path, stopped, poll_seconds=0.05) is None
