@@ -13,11 +13,11 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
-from pipeline.churn import churn_risk
 from pipeline.config import Config
-from pipeline.figures import owner_figures
 from pipeline.model import Register, State
-from pipeline.receivables import receivables
+from pipeline.rules.churn import churn_risk
+from pipeline.rules.figures import owner_figures
+from pipeline.rules.receivables import receivables
 
 T = date(2026, 11, 23)
 BUDGET_SECONDS = 30.0

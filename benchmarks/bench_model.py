@@ -15,8 +15,8 @@ from contextlib import contextmanager
 
 import numpy as np
 
-from pipeline.bgnbd import expected_purchases, fit_bgnbd, p_alive, simulate_bgnbd
-from pipeline.spend_model import expected_value, fit_gamma_gamma
+from pipeline.models.bgnbd import expected_purchases, fit_bgnbd, p_alive, simulate_bgnbd
+from pipeline.models.spend_model import expected_value, fit_gamma_gamma
 
 TRUE_BG = {"r": 0.243, "alpha": 4.414, "a": 0.793, "b": 2.426}
 TRUE_GG = {"p": 6.25, "q": 3.74, "gamma": 15.44}

@@ -8,7 +8,7 @@ For the full size and for half of it (to show how time grows) this
     cached under /tmp by size, or uses --register for the full size;
   * times the floor, pandas.read_excel(sheet_name=None, engine="calamine");
   * runs the pipeline stage by stage through the functions the runner calls (read,
-    validate, every rule stage of pipeline.stages.STAGES by name, report, the
+    validate, every rule stage of pipeline.rules.stages.STAGES by name, report, the
     in-place write-back, emails into the outbox) on a copy of the register;
   * runs ``python run.py`` end to end with --dry-run and without (on a copy).
 Each measurement runs in its own process, so "peak" is that process's ru_maxrss;
@@ -56,13 +56,14 @@ def measure_floor(register: Path) -> dict:
 
 def measure_stages(register: Path, work: Path) -> dict:
     """The runner's flow (pipeline/runner.py), one timed step at a time."""
-    from pipeline import runner, writeback
+    from pipeline import runner
     from pipeline.config import load_config
     from pipeline.model import State
-    from pipeline.report import write_report
-    from pipeline.stages import STAGES
-    from pipeline.validate import validate
-    from pipeline.workbook import read_workbook
+    from pipeline.read.validate import validate
+    from pipeline.read.workbook import read_workbook
+    from pipeline.report.workbook import write_report
+    from pipeline.rules.stages import STAGES
+    from pipeline.writeback import update as writeback
 
     copy = work / "register.xlsx"
     shutil.copyfile(register, copy)

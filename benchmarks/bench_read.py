@@ -20,9 +20,9 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from pipeline.config import Config  # noqa: E402
-from pipeline.demo import write_register  # noqa: E402
-from pipeline.validate import validate  # noqa: E402
-from pipeline.workbook import read_workbook  # noqa: E402
+from pipeline.demo.shop import write_register  # noqa: E402
+from pipeline.read.validate import validate  # noqa: E402
+from pipeline.read.workbook import read_workbook  # noqa: E402
 
 
 def timed(label: str, fn):

@@ -26,7 +26,7 @@ import xlsxwriter
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from pipeline.writeback import OutColumn, build_updated, snapshot, update_register  # noqa: E402
+from pipeline.writeback.update import OutColumn, build_updated, snapshot, update_register  # noqa: E402
 
 STAFF = ["客户编号", "客户名称", "客户类型", "联系人", "电话", "邮箱", "地区", "主营车型", "业务员",
          "需求", "预计成交", "生日", "暂缓至", "人工等级", "建档日期", "备注", "微信号", "地址",

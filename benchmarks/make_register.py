@@ -16,7 +16,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from pipeline.demo import write_register  # noqa: E402
+from pipeline.demo.shop import write_register  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:

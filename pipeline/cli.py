@@ -16,11 +16,12 @@ from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
-from pipeline import messages, runlock, runlog, summary
+from pipeline import messages
 from pipeline.config import Config, ConfigError, load_config
 from pipeline.messages import text
+from pipeline.ops import runlock, runlog, summary
+from pipeline.ops.scheduler import RunOutcome, install_signal_handlers, run_forever
 from pipeline.runner import RunOptions, run_once
-from pipeline.scheduler import RunOutcome, install_signal_handlers, run_forever
 
 RUN_LOCK, SCHEDULE_LOCK = "run.lock", "schedule.lock"
 PROJECT_DIR = Path(__file__).resolve().parent.parent

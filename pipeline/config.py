@@ -189,7 +189,7 @@ CHECKS = {
 
 
 def _known_festival(name: str) -> bool:
-    from pipeline.care_dates import festival_date
+    from pipeline.dates.care_dates import festival_date
     try:
         festival_date(name, 2026)
     except KeyError:

@@ -11,7 +11,21 @@ import tomllib
 from functools import cache
 from pathlib import Path
 
-TEXT_DIR = Path(__file__).resolve().parent.parent / "templates" / "messages"
+
+def template_dir() -> Path:
+    """``templates/``: beside the package in a checkout, inside it once installed.
+
+    The project keeps ``templates/`` at its top level; a non-editable install
+    packages it as ``pipeline/templates`` (see pyproject.toml), so both are tried.
+    """
+    here = Path(__file__).resolve().parent
+    for candidate in (here / "templates", here.parent / "templates"):
+        if (candidate / "messages").is_dir():
+            return candidate
+    raise FileNotFoundError(f"templates/ not found beside {here}")
+
+
+TEXT_DIR = template_dir() / "messages"
 LANGUAGES = ("zh", "en")
 _language = ["zh"]
 

@@ -8,7 +8,7 @@ Conventions every stage relies on (the validator guarantees them):
   ("" when empty); dates are ``datetime64[ns]`` at midnight (NaT when empty); numbers
   are ``float`` (NaN when empty); ``reps.active`` is ``bool``.
 - ``customers.birthday`` holds the normalised text; ``customers.birthday_parsed``
-  holds a ``care_dates.Birthday`` or None.
+  holds a ``dates.care_dates.Birthday`` or None.
 - Columns the shop added that the pipeline does not know are kept, under the header
   text the user typed, on ``customers`` (listed in ``layout["customers"].extras``).
 """

@@ -15,19 +15,22 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
-from pipeline import background, demo, emails, mailer, summary, writeback
+from pipeline import demo
 from pipeline.config import Config
-from pipeline.mail_password import find_password
+from pipeline.dates import WorkCalendar
+from pipeline.mail import compose as emails
+from pipeline.mail import find_password
+from pipeline.mail import send as mailer
 from pipeline.messages import text
 from pipeline.model import Problem, State
-from pipeline.progress import progress, stage
-from pipeline.schema import ROLE_MANAGER
+from pipeline.ops import background, summary
+from pipeline.ops.progress import progress, stage
+from pipeline.ops.scheduler import RunOutcome
+from pipeline.read import RegisterError, read_workbook, validate
 from pipeline.report import write_report
-from pipeline.scheduler import RunOutcome
-from pipeline.stages import run_stages
-from pipeline.validate import validate
-from pipeline.workbook import RegisterError, read_workbook
-from pipeline.workdays import WorkCalendar
+from pipeline.rules import run_stages
+from pipeline.schema import ROLE_MANAGER
+from pipeline.writeback import update as writeback
 
 log = logging.getLogger("pipeline")
 
@@ -93,7 +96,8 @@ def _compute(opts: RunOptions, facts: dict) -> tuple[State, list[Problem], write
             demo.write_demo_register(opts.register, opts.today)
         facts["demo_created"] = True
     snap = writeback.snapshot(opts.register) if opts.register.exists() else None
-    sheets = read_workbook(opts.register)
+    sheets = read_workbook(opts.register, each=lambda names: progress(names, total=len(names),
+                                                                      desc=text("run.step.read")))
     facts["step"] = "validate"
     with stage(text("run.step.validate")):
         register, problems = validate(sheets, config, opts.run_date)

@@ -102,4 +102,6 @@ PROFILE_FIELDS = ("name", "kind", "contact", "phone", "region", "vehicles", "rep
 
 NEEDS = ("明确", "潜在", "无")
 GRADES = ("A", "B", "C", "D", "E")
+# 客户状态 (spec §3.3), as written into the register.
+POTENTIAL, ACTIVE, LOST = "潜在", "现实", "流失"
 ROLE_REP, ROLE_MANAGER = "业务员", "主管"

@@ -14,8 +14,15 @@ from hypothesis import strategies as st
 from scipy import stats
 from scipy.special import hyp2f1
 
-from pipeline.bgnbd import (BgNbdParams, ModelNotIdentified, expected_purchases, fit_bgnbd,
-                            p_alive, rfm_summary, simulate_bgnbd)
+from pipeline.models.bgnbd import (
+    BgNbdParams,
+    ModelNotIdentified,
+    expected_purchases,
+    fit_bgnbd,
+    p_alive,
+    rfm_summary,
+    simulate_bgnbd,
+)
 
 CDNOW = Path(__file__).resolve().parents[2] / "shared" / "data" / "cdnow_sample.txt"
 CALIBRATION_END = date(1997, 9, 30)

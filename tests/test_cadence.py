@@ -4,13 +4,13 @@ from datetime import date, timedelta
 import pandas as pd
 import pytest
 
-from pipeline.cadence import cadence
 from pipeline.config import CadenceConfig, Config
-from pipeline.customer_state import customer_state
-from pipeline.grading import grade
-from pipeline.history import history
 from pipeline.model import Register, State
-from pipeline.stages import run_stages
+from pipeline.rules.cadence import cadence
+from pipeline.rules.customer_state import customer_state
+from pipeline.rules.grading import grade
+from pipeline.rules.history import history
+from pipeline.rules.stages import run_stages
 
 T = date(2026, 11, 23)
 STAGES = [history, customer_state, grade, cadence]

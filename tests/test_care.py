@@ -3,10 +3,10 @@ from datetime import date
 
 import pytest
 
-from pipeline.care_dates import parse_birthday
 from pipeline.config import CareConfig, Config
+from pipeline.dates.care_dates import parse_birthday
 from pipeline.model import Register, State
-from pipeline.stages import STAGES, run_stages
+from pipeline.rules.stages import STAGES, run_stages
 
 REPS = [{"name": "张三"}, {"name": "王总", "role": "主管"}]
 NO_FESTIVALS = Config(care=CareConfig(festivals=()))

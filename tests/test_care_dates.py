@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from lunar_python import Lunar, LunarYear
 
-from pipeline.care_dates import (
+from pipeline.dates.care_dates import (
     FESTIVALS,
     Birthday,
     birthday_due,

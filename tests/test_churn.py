@@ -10,9 +10,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pipeline.churn import _model, _model_reason, _money, churn_risk
 from pipeline.config import ChurnConfig, Config
 from pipeline.model import Register, State
+from pipeline.rules.churn import _model, _model_reason, _money, churn_risk
 
 T = date(2026, 11, 23)
 INTERVALS = {"A": 1, "B": 7, "C": 15, "D": 30, "E": 365}

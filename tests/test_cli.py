@@ -130,7 +130,7 @@ def test_the_morning_emails_arrive_once_through_a_real_server(tmp_path, register
 
 
 def test_a_second_run_while_one_is_going_says_so_and_exits_3(tmp_path, register, capsys):
-    from pipeline.runlock import acquire_run_lock
+    from pipeline.ops.runlock import acquire_run_lock
     with acquire_run_lock(tmp_path / "out" / "run.lock"):
         assert run(tmp_path, "--register", str(register), "--date", DAY, "--dry-run") == 3
     assert "另一个运行正在进行" in capsys.readouterr().err
@@ -167,7 +167,7 @@ def test_the_nightly_run_waits_for_a_manual_run_instead_of_skipping_the_night(tm
     import threading
 
     from pipeline.cli import wait_for_run_lock
-    from pipeline.runlock import acquire_run_lock
+    from pipeline.ops.runlock import acquire_run_lock
     path = tmp_path / "run.lock"
     manual = acquire_run_lock(path)
     threading.Timer(0.3, manual.release).start()

@@ -6,10 +6,10 @@ import pytest
 
 from pipeline import schema
 from pipeline.config import Config, StateConfig
-from pipeline.customer_state import customer_state
-from pipeline.history import history
 from pipeline.model import Register, State
-from pipeline.stages import run_stages
+from pipeline.rules.customer_state import customer_state
+from pipeline.rules.history import history
+from pipeline.rules.stages import run_stages
 
 T = date(2026, 11, 23)
 

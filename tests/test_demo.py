@@ -7,12 +7,13 @@ from datetime import date, datetime, timedelta
 
 import openpyxl
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from python_calamine import CalamineWorkbook
 
-from pipeline.demo import make_demo_register, write_demo_register, write_register
-from pipeline.demo_data import make_register
-from pipeline.demo_tables import Raw
+from pipeline.demo.data import make_register
+from pipeline.demo.shop import make_demo_register, write_demo_register, write_register
+from pipeline.demo.tables import Raw
 
 AS_OF = date(2026, 11, 23)
 SHEETS = ["客户", "跟进记录", "销售", "业务员"]

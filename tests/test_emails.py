@@ -12,8 +12,15 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from pipeline.config import Config, LocaleConfig
-from pipeline.emails import (RepCounts, _environment, owner_email, phone_numbers, rep_counts, rep_email,
-                             writeback_note)
+from pipeline.mail.compose import (
+    RepCounts,
+    _environment,
+    owner_email,
+    phone_numbers,
+    rep_counts,
+    rep_email,
+    writeback_note,
+)
 from pipeline.model import RepDay
 from tests.mail_fixtures import FIGURES, PROBLEMS, build_state, task
 

@@ -7,10 +7,10 @@ from datetime import date, timedelta
 import pandas as pd
 import pytest
 
-from pipeline.churn import churn_risk
 from pipeline.config import Config
-from pipeline.figures import owner_figures, revenue_by_month, top_share
-from pipeline.receivables import receivables
+from pipeline.rules.churn import churn_risk
+from pipeline.rules.figures import owner_figures, revenue_by_month, top_share
+from pipeline.rules.receivables import receivables
 from tests.test_churn import T, every, make_state
 
 REPS = [{"name": "张三"}, {"name": "李四", "active": False}]

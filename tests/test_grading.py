@@ -6,11 +6,11 @@ import pandas as pd
 import pytest
 
 from pipeline.config import Config, GradingConfig
-from pipeline.customer_state import customer_state
-from pipeline.grading import grade
-from pipeline.history import history
 from pipeline.model import Register, SheetLayout, State
-from pipeline.stages import run_stages
+from pipeline.rules.customer_state import customer_state
+from pipeline.rules.grading import grade
+from pipeline.rules.history import history
+from pipeline.rules.stages import run_stages
 
 T = date(2026, 11, 23)
 STAGES = [history, customer_state, grade]

@@ -7,8 +7,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pipeline.config import Config, StateConfig
-from pipeline.history import history
 from pipeline.model import Register, State
+from pipeline.rules.history import history
 
 T = date(2026, 11, 23)
 

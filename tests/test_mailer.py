@@ -13,12 +13,11 @@ import keyring.backend
 import keyring.backends.fail
 import pytest
 
-from tests.mail_fixtures import CUSTOMERS, TODAY, build_state
 from pipeline.config import Config, MailConfig
-from pipeline.emails import Email, owner_email, rep_email
-from pipeline.mailer import (delivery_summary, deliver, failed_deliveries,
-                             read_ledger, send_decision)
-from pipeline.mail_password import find_password
+from pipeline.mail.compose import Email, owner_email, rep_email
+from pipeline.mail.password import find_password
+from pipeline.mail.send import deliver, delivery_summary, failed_deliveries, read_ledger, send_decision
+from tests.mail_fixtures import CUSTOMERS, TODAY, build_state
 from tests.smtp_server import smtp_server
 
 pytestmark = pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")

@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from pipeline.messages import set_language
-from pipeline.progress import progress, stage
+from pipeline.ops.progress import progress, stage
 
 
 class Terminal(io.StringIO):

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pipeline.model import Register, State
-from pipeline.receivables import receivables
+from pipeline.rules.receivables import receivables
 
 T = date(2026, 11, 23)
 

@@ -5,10 +5,10 @@ from datetime import date, timedelta
 import pandas as pd
 import pytest
 
-from pipeline.care_dates import parse_birthday
 from pipeline.config import Config, TasksConfig
+from pipeline.dates.care_dates import parse_birthday
 from pipeline.model import Register, State
-from pipeline.stages import STAGES, run_stages
+from pipeline.rules.stages import STAGES, run_stages
 
 T = date(2026, 11, 23)   # a Monday, a working day
 REPS = [{"name": "张三"}, {"name": "李四"}, {"name": "王总", "role": "主管"},

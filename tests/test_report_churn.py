@@ -11,11 +11,11 @@ import openpyxl
 import pytest
 import xlsxwriter
 
-from pipeline.churn import churn_risk
 from pipeline.config import Config
-from pipeline.figures import owner_figures
-from pipeline.receivables import receivables
-from pipeline.report_churn import write_churn_sheet, write_stats_sheet
+from pipeline.report.churn import write_churn_sheet, write_stats_sheet
+from pipeline.rules.churn import churn_risk
+from pipeline.rules.figures import owner_figures
+from pipeline.rules.receivables import receivables
 from tests.test_churn import T, make_state
 from tests.test_figures import REPS, shop
 

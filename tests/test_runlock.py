@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.runlock import acquire_run_lock, busy_message, lock_holder
+from pipeline.ops.runlock import acquire_run_lock, busy_message, lock_holder
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -15,7 +15,7 @@ ROOT = Path(__file__).resolve().parent.parent
 # with "hold" keeps it until its stdin closes or it is killed.
 OTHER_RUN = textwrap.dedent("""
     import sys
-    from pipeline.runlock import acquire_run_lock
+    from pipeline.ops.runlock import acquire_run_lock
     lock = acquire_run_lock(sys.argv[1])
     print("busy" if lock is None else "locked", flush=True)
     if lock is not None and sys.argv[2] == "hold":

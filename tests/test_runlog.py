@@ -6,7 +6,7 @@ from datetime import date, timedelta
 
 import pytest
 
-from pipeline.runlog import LOGGER_NAME, log_file, prune_logs, setup_logging
+from pipeline.ops.runlog import LOGGER_NAME, log_file, prune_logs, setup_logging
 
 TODAY = date(2026, 11, 23)
 

@@ -80,12 +80,12 @@ def test_on_the_demo_shop_each_reps_email_names_only_their_own_customers(tmp_pat
     from email import policy as mail_policy
     from email.parser import BytesParser
 
-    from pipeline.demo import write_demo_register
+    from pipeline.demo.shop import write_demo_register
     from pipeline.model import State
-    from pipeline.rep_day import with_assignment
-    from pipeline.stages import run_stages
-    from pipeline.validate import validate
-    from pipeline.workbook import read_workbook
+    from pipeline.read.validate import validate
+    from pipeline.read.workbook import read_workbook
+    from pipeline.rules.rep_day import with_assignment
+    from pipeline.rules.stages import run_stages
     register = tmp_path / "demo.xlsx"
     write_demo_register(register, DAY)
     opts = RunOptions(config=Config(), today=DAY, run_date=DAY, register=register, output=tmp_path / "out",

@@ -14,7 +14,7 @@ import pytest
 import time_machine
 
 from pipeline.config import ScheduleConfig
-from pipeline.scheduler import (
+from pipeline.ops.scheduler import (
     RunOutcome,
     install_signal_handlers,
     next_run_time,

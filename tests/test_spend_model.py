@@ -12,10 +12,16 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pipeline.bgnbd import BgNbdParams, expected_purchases, fit_bgnbd, rfm_summary
-from pipeline.spend_model import (GammaGammaParams, expected_average_spend, expected_value,
-                                  fit_gamma_gamma, gamma_gamma_log_likelihood,
-                                  population_mean_spend, value_of_orders)
+from pipeline.models.bgnbd import BgNbdParams, expected_purchases, fit_bgnbd, rfm_summary
+from pipeline.models.spend_model import (
+    GammaGammaParams,
+    expected_average_spend,
+    expected_value,
+    fit_gamma_gamma,
+    gamma_gamma_log_likelihood,
+    population_mean_spend,
+    value_of_orders,
+)
 
 CDNOW = Path(__file__).resolve().parents[2] / "shared" / "data" / "cdnow_sample.txt"
 # Fader & Hardie (2013), "The Gamma-Gamma Model of Monetary Value", on the 946 repeat

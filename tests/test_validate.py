@@ -6,13 +6,20 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from pipeline.config import Config
-from pipeline.validate import validate
-from pipeline.workbook import RegisterError, read_workbook
-from tests.register_builder import (CUSTOMER_HEADER, REPS_HEADER, Formula,
-                                    customer, minimal_register, write_workbook)
+from pipeline.read.validate import validate
+from pipeline.read.workbook import RegisterError, read_workbook
+from tests.register_builder import (
+    CUSTOMER_HEADER,
+    REPS_HEADER,
+    Formula,
+    customer,
+    minimal_register,
+    write_workbook,
+)
 
 RUN_DATE = dt.date(2026, 11, 23)
 

@@ -5,7 +5,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pipeline.workdays import WorkCalendar
+from pipeline.dates.workdays import WorkCalendar
 
 CN = WorkCalendar()
 

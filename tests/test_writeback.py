@@ -21,11 +21,12 @@ from hypothesis import strategies as st
 from lxml import etree
 from python_calamine import CalamineWorkbook
 
-from pipeline import register_stream, writeback
 from pipeline.model import Register, State
-from pipeline.register_lock import backups_of, lock_owner
-from pipeline.writeback import OutColumn, build_updated, find_lock, snapshot, update_register
-from pipeline.xlsx_package import Package, write_package
+from pipeline.writeback import stream as register_stream
+from pipeline.writeback import update as writeback
+from pipeline.writeback.lock import backups_of, lock_owner
+from pipeline.writeback.package import Package, write_package
+from pipeline.writeback.update import OutColumn, build_updated, find_lock, snapshot, update_register
 from tests.xlsx_fixtures import CUSTOMER_HEADERS, build_rich_register, computed_columns
 
 REPO = Path(__file__).resolve().parent.parent
@@ -318,7 +319,7 @@ def test_a_crash_just_before_the_replace_leaves_register_and_backup_intact(regis
 import os, sys
 sys.path[:0] = [{str(REPO)!r}]
 from pathlib import Path
-from pipeline.writeback import snapshot, update_register
+from pipeline.writeback.update import snapshot, update_register
 from tests.xlsx_fixtures import computed_columns
 path = Path({str(register)!r})
 read = snapshot(path)
@@ -583,7 +584,7 @@ def test_every_original_row_with_staff_cells_is_digested(rich_bytes):
 
 def test_a_shared_strings_part_with_a_doctype_is_refused_not_read(rich_bytes):
     """Every part the update reads goes through the same XML-bomb-safe settings."""
-    from pipeline.xlsx_package import PackageError, shared_strings
+    from pipeline.writeback.package import PackageError, shared_strings
     package = Package(rich_bytes)
     part = next(name for name in parts(rich_bytes) if name.endswith("sharedStrings.xml"))
     bomb = parts(rich_bytes)[part].replace(b"?>", b'?><!DOCTYPE sst [<!ENTITY a "aaaa">]>', 1)

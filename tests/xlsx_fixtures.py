@@ -140,7 +140,7 @@ def computed_columns(day: int = 24):
 
     ``day`` shifts the dates so a test can make a second night's values differ.
     """
-    from pipeline.writeback import OutColumn
+    from pipeline.writeback.update import OutColumn
     return [
         OutColumn("等级", "text", {2: "A", 3: "D", 4: "E", 5: "C"}, ("等級", "grade")),
         OutColumn("下次跟进", "date", {2: dt.date(2026, 11, day), 3: dt.date(2026, 12, 1),

@@ -1,0 +1,270 @@
+"""The morning emails (spec §3.7, §4): each rep's list for the day and the 主管's summary.
+
+Pure rendering: the day's data in, an :class:`Email` out (subject, HTML, plain text);
+sending is ``pipeline.mail.send``'s job.  Everything a reader sees lives in the jinja2
+templates under ``templates/email/<language>/`` (the language comes from
+``[locale] language``).  HTML templates autoescape, so a customer called
+``<script>`` stays text; the plain-text part has its own template rather than
+stripped HTML; an undefined variable is an error, so every value is passed
+explicitly.
+"""
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date
+from functools import cache
+from pathlib import Path
+
+import pandas as pd
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+from pipeline import schema
+from pipeline.config import Config
+from pipeline.dates.workdays import WorkCalendar
+from pipeline.messages import template_dir
+from pipeline.model import Problem, RepDay, State, Task
+from pipeline.rules.rep_day import active_reps, with_assignment
+
+TEMPLATE_DIR = template_dir() / "email"
+# The summary lists the first problems; the full list is in report.xlsx.
+PROBLEMS_SHOWN = 15
+RISKS_SHOWN = 10
+MONTHS_SHOWN = 6
+WRITEBACK_DONE = ("written", "unchanged")   # pipeline.writeback.update's statuses that need no word
+# Fields a rep fills in 跟进记录 after a contact, in the order the how-to names them.
+RECORD_FIELDS = ("date", "customer_id", "rep", "method", "content",
+                 "need", "expected_close", "satisfaction", "next_follow_up")
+_BLANK_LINES = re.compile(r"\n\s*\n(\s*\n)+")   # template whitespace, not meaning
+_PHONE_SEPARATORS = re.compile(r"[/;；／、,，\s]+")
+
+
+@dataclass(frozen=True)
+class Email:
+    to: str
+    to_name: str
+    subject: str
+    html: str
+    text: str
+    kind: str        # "rep" | "owner" | "notice"
+    key: str         # ledger key, unique per day and recipient: "2026-11-23/rep/王强"
+
+
+@dataclass(frozen=True)
+class RepCounts:
+    """One line of the 主管's per-rep table."""
+    rep: str                 # "" = customers without an active rep
+    due: int                 # next follow-up is today
+    overdue: int
+    done_yesterday: int      # follow-up rows since the previous working day
+    risk_high: int
+    risk_medium: int
+
+
+@cache
+def _environment() -> Environment:
+    env = Environment(
+        loader=FileSystemLoader(TEMPLATE_DIR),
+        autoescape=select_autoescape(enabled_extensions=("html.j2",),
+                                     disabled_extensions=("txt.j2",), default=True),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+        extensions=["jinja2.ext.do"],
+    )
+    env.filters["phones"] = phone_numbers
+    env.filters["tel"] = tel_href
+    env.filters["money"] = money
+    env.filters["percent"] = lambda v: f"{float(v):.0%}"
+    return env
+
+
+def phone_numbers(phone: str) -> list[str]:
+    """The numbers in a 电话 cell (several may be separated by / or ;)."""
+    return [p for p in _PHONE_SEPARATORS.split(phone or "") if p]
+
+
+def tel_href(number: str) -> str:
+    return "tel:" + re.sub(r"[^\d+]", "", number)
+
+
+def money(value) -> str:
+    value = float(value)
+    return f"{value:,.0f}" if abs(value) >= 100 else f"{value:,.2f}".rstrip("0").rstrip(".")
+
+
+def _render(language: str, name: str, context: Mapping) -> str:
+    return _environment().get_template(f"{language}/{name}").render(context)
+
+
+def _subject(language: str, name: str, context: Mapping) -> str:
+    # One line whatever the data holds: a newline in a header is a bug waiting to happen.
+    return " ".join(_render(language, name, context).split())
+
+
+def _email(kind: str, day: RepDay, today: date, context: Mapping, config: Config) -> Email:
+    language = config.locale.language
+    return Email(
+        to=day.email, to_name=day.rep,
+        subject=_subject(language, f"{kind}_subject.txt.j2", context),
+        html=_render(language, f"{kind}.html.j2", context),
+        text=_BLANK_LINES.sub("\n\n", _render(language, f"{kind}.txt.j2", context)),
+        kind=kind, key=f"{today.isoformat()}/{kind}/{day.rep}")
+
+
+def writeback_notice(day: RepDay, today: date, reason: str, register: str, config: Config) -> Email:
+    """Tells a 主管 that the register stayed locked until the retry deadline (issue #7)."""
+    context = {"rep": day.rep, "today": today, "reason": reason, "register": register}
+    return _email("notice", day, today, context, config)
+
+
+def record_howto(state: State) -> dict:
+    """The sheet and headers a rep uses to record a follow-up, as the shop typed them."""
+    return {"sheet": state.register.sheet_name("followups"),
+            "headers": {f: state.register.header("followups", f) for f in RECORD_FIELDS}}
+
+
+def _sections(tasks: Sequence[Task]) -> list[dict]:
+    """The list cut into follow-ups, win-backs and care, numbered straight through."""
+    sections, number = [], 1
+    for kind in ("follow_up", "win_back", "care"):
+        items = [t for t in tasks if t.kind == kind]
+        if items:
+            sections.append({"kind": kind, "first": number, "tasks": items})
+            number += len(items)
+    return sections
+
+
+def common_hint(tasks: Sequence[Task]) -> str:
+    """A "what to record" shared by several tasks: said once above the list, not on each card."""
+    hints = Counter(t.record_hint for t in tasks if t.record_hint).most_common(1)
+    return hints[0][0] if hints and hints[0][1] >= 2 else ""
+
+
+def task_counts(tasks: Sequence[Task]) -> dict:
+    follow = [t for t in tasks if t.kind == "follow_up"]
+    return {"customers": len({t.customer_id for t in tasks}),
+            "overdue": sum(t.overdue_days > 0 for t in follow),
+            "due": sum(t.overdue_days <= 0 for t in follow),
+            "win_back": sum(t.kind == "win_back" for t in tasks),
+            "care": sum(t.kind == "care" for t in tasks)}
+
+
+def rep_email(day: RepDay, state: State, config: Config) -> Email:
+    """The rep's list for the day: only that rep's customers."""
+    strangers = [t.customer_id for t in day.tasks if t.rep != day.rep]
+    if strangers:
+        raise ValueError(f"{day.rep}'s list holds other reps' customers: {strangers}")
+    context = {
+        "rep": day.rep, "today": state.today, "weekday": state.today.isoweekday(),
+        "sections": _sections(day.tasks), "counts": task_counts(day.tasks),
+        "over_cap": day.over_cap, "record": record_howto(state),
+        "common_hint": common_hint(day.tasks),
+    }
+    return _email("rep", day, state.today, context, config)
+
+
+def owner_email(day: RepDay, state: State, problems: Sequence[Problem],
+                run_facts: Mapping, config: Config) -> Email:
+    """The 主管's summary: per-rep counts, unassigned customers, problems, figures."""
+    figures = state.figures or {}
+    rows = rep_counts(state, previous_working_day(state.today, config))
+    context = {
+        "rep": day.rep, "today": state.today, "weekday": state.today.isoweekday(),
+        "rows": rows,
+        "totals": RepCounts("", *(sum(getattr(r, f) for r in rows) for f in
+                                  ("due", "overdue", "done_yesterday", "risk_high", "risk_medium"))),
+        "own_sections": _sections(day.tasks), "own_over_cap": day.over_cap,
+        "own_hint": common_hint(day.tasks),
+        # The report lists every unassigned task; the email shows a day's worth.
+        "unassigned_sections": _sections(day.unassigned[:config.tasks.daily_cap]),
+        "unassigned_more": max(len(day.unassigned) - config.tasks.daily_cap, 0),
+        "unassigned_hint": common_hint(day.unassigned),
+        "unassigned_customers": _unassigned_total(state),
+        "problems": _problem_view(problems),
+        "failed": list(run_facts.get("failed_deliveries", ())),
+        "writeback_note": writeback_note(run_facts.get("writeback") or {}),
+        "register": str(run_facts.get("register", "")),
+        "figures": figures,
+        "months": list(figures.get("revenue_by_month", ()))[-MONTHS_SHOWN:],
+        "risks": list(figures.get("top_risks", ()))[:RISKS_SHOWN],
+        "record": record_howto(state),
+    }
+    context["max_month"] = max((float(v) for _, v in context["months"]), default=0.0)
+    return _email("owner", day, state.today, context, config)
+
+
+def writeback_note(writeback: Mapping) -> str:
+    """Why the register was not updated, "" when it was (or needed nothing)."""
+    if not writeback or writeback.get("status") in WRITEBACK_DONE:
+        return ""
+    return str(writeback.get("reason") or writeback.get("status"))
+
+
+def previous_working_day(today: date, config: Config) -> date:
+    """Where "done yesterday" starts: Monday's summary counts Friday's and the weekend's work."""
+    return WorkCalendar(country=config.locale.country, weekend=config.locale.weekend).previous_working_day(today)
+
+
+def _assigned(state: State) -> pd.DataFrame:
+    """The customers not blocked, with ``assigned_rep`` as the rep's day assigns them ("" = nobody)."""
+    customers = with_assignment(state)
+    return customers[~customers["blocked"].astype(bool)]
+
+
+def _unassigned_total(state: State) -> int:
+    return int((_assigned(state)["assigned_rep"] == "").sum())
+
+
+def rep_counts(state: State, since: date) -> list[RepCounts]:
+    """Due today, overdue, done since ``since`` and churn risks per active rep.
+
+    Customers whose rep is not an active rep are counted on a last line with rep "";
+    a 主管 gets a line only when they have something to count.
+    """
+    roles = dict(zip(*(active_reps(state)[c] for c in ("name", "role"))))
+    customers = _assigned(state)
+    today = pd.Timestamp(state.today)
+    owner = customers["assigned_rep"]
+    overdue = _column(customers, "overdue_days", 0).fillna(0).astype(float)
+    next_due = _column(customers, "next_follow_up", pd.NaT)
+    risk = _column(customers, "churn_risk", "").fillna("").astype(str)
+
+    followups = state.register.followups
+    followups = followups[~followups["blocked"]]
+    recent = followups[(followups["date"] >= pd.Timestamp(since)) & (followups["date"] < today)]
+    customer_rep = dict(zip(customers["customer_id"], owner))
+    done = Counter((r if r in roles else "") or customer_rep.get(c, "")
+                   for r, c in zip(recent["rep"], recent["customer_id"]))
+
+    rows = []
+    for rep in [*roles, ""]:
+        mine = owner == rep
+        row = RepCounts(rep=rep,
+                        due=int((mine & (overdue == 0) & (next_due == today)).sum()),
+                        overdue=int((mine & (overdue > 0)).sum()),
+                        done_yesterday=done[rep],
+                        risk_high=int((mine & (risk == "高")).sum()),
+                        risk_medium=int((mine & (risk == "中")).sum()))
+        # A 主管 without customers of their own, or nobody unassigned, is no news.
+        if any((row.due, row.overdue, row.done_yesterday, row.risk_high, row.risk_medium)) or \
+                (rep and roles[rep] != schema.ROLE_MANAGER):
+            rows.append(row)
+    return rows
+
+
+def _column(frame: pd.DataFrame, name: str, empty) -> pd.Series:
+    # Earlier stages add these columns; before they exist the counts are simply zero.
+    return frame[name] if name in frame else pd.Series(empty, index=frame.index)
+
+
+def _problem_view(problems: Sequence[Problem]) -> dict:
+    order = {"error": 0, "warning": 1, "info": 2}
+    ranked = sorted(problems, key=lambda p: (order.get(p.severity, 3), p.sheet, p.row or 0))
+    return {"total": len(problems),
+            "errors": sum(p.severity == "error" for p in problems),
+            "shown": ranked[:PROBLEMS_SHOWN]}
+

@@ -1,0 +1,216 @@
+"""Validating the register: raw sheets in, a clean Register and the list of problems out.
+
+The stage every run starts with.  It finds the four sheets and their columns by any
+accepted header (Simplified, Traditional, English, plus config aliases), reads every
+cell by its field's kind (``pipeline.read.cells``), and checks what spans rows and sheets:
+duplicate ids, reps missing from 业务员, log rows for unknown customers, dates in the
+future.  Bad rows are kept (``blocked``) and reported, never dropped.  Only what makes
+the run impossible (the 客户 or 业务员 sheet or a required column missing) raises.
+"""
+from __future__ import annotations
+
+import unicodedata
+from dataclasses import replace
+from datetime import date
+
+import numpy as np
+import pandas as pd
+
+from pipeline import schema
+from pipeline.config import Config
+from pipeline.dates.care_dates import parse_birthday
+from pipeline.messages import text
+from pipeline.model import Problem, Register, SheetLayout, empty_frame, empty_value
+from pipeline.read import cells
+from pipeline.read.workbook import RegisterError
+
+BLOCKING = {"missing_id", "duplicate_id", "unknown_customer", "missing_date", "missing_amount", "missing_rep_name"}
+# A bad cell in these fields makes the whole row unusable.
+BLOCKING_FIELDS = {("followups", "date"), ("orders", "date"), ("orders", "amount")}
+
+
+def _key(header) -> str:
+    return unicodedata.normalize("NFKC", str(header)).strip().lower().replace(" ", "").replace("_", "")
+
+
+def problem(sheet: str, row: int | None, column: str, value, kind: str, severity: str = "", **facts) -> Problem:
+    severity = severity or ("error" if kind in BLOCKING else "info" if kind in ("missing_sheet", "blank_row")
+                            else "warning")
+    return Problem(sheet=sheet, row=row, column=column, value=cells.display(value), kind=kind,
+                   message=text(f"problem.{kind}", column=column, **facts),
+                   fix=text(f"fix.{kind}", column=column, **facts), severity=severity)
+
+
+def validate(sheets: dict[str, list[list]], config: Config, run_date: date) -> tuple[Register, list[Problem]]:
+    """The validation stage: (raw sheets, config) -> (register, problems)."""
+    problems: list[Problem] = []
+    frames, layouts = {}, {}
+    for spec in schema.SHEETS:
+        name = _find_sheet(sheets, spec, config)
+        if name is None:
+            if not spec.optional:
+                raise RegisterError(text("register.missing_sheet", sheet=spec.names[0]))
+            problems.append(problem(spec.names[0], None, "", "", "missing_sheet", name=spec.names[0]))
+            frames[spec.key], layouts[spec.key] = empty_frame(spec, []), SheetLayout(sheet=spec.names[0])
+            continue
+        frames[spec.key], layouts[spec.key], found = _read_sheet(sheets[name], name, spec, config)
+        problems += found
+    register = Register(frames["customers"], frames["followups"], frames["orders"], frames["reps"], layouts)
+    for check in CROSS_CHECKS:
+        register, found = check(register, run_date)
+        problems += found
+    return register, problems
+
+
+def _find_sheet(sheets: dict, spec: schema.SheetSpec, config: Config) -> str | None:
+    wanted = {_key(n) for n in spec.names + config.aliases.sheets.get(spec.key, ())}
+    return next((name for name in sheets if _key(name) in wanted), None)
+
+
+def _header_map(header_row: list, spec: schema.SheetSpec, config: Config) -> dict[str, int]:
+    extra = getattr(config.aliases, spec.key)
+    by_alias = {_key(a): f.name for f in spec.fields for a in f.aliases() + extra.get(f.name, ())}
+    if spec.key == "customers":   # the pipeline's own columns are known, not extras
+        by_alias |= {_key(a): f"computed:{f.name}" for f in schema.COMPUTED for a in f.aliases()
+                     if f.name != "last_contact"}
+    found: dict[str, int] = {}
+    for i, header in enumerate(header_row):
+        name = by_alias.get(_key(header)) if header != "" else None
+        if name and name not in found:
+            found[name] = i
+    return found
+
+
+def _read_sheet(rows: list[list], sheet: str, spec: schema.SheetSpec, config: Config):
+    header_row = [cells.clean_text(h) for h in rows[0]] if rows else []
+    found = _header_map(header_row, spec, config)
+    for f in spec.fields:
+        if f.required and f.name not in found:
+            raise RegisterError(text("register.missing_column", sheet=sheet, column=f.header))
+    width = len(header_row)
+    cells_ = _grid(rows[1:], width)
+    grid = pd.DataFrame(cells_, columns=range(width), dtype=object)
+    grid["row"] = np.arange(2, len(cells_) + 2)
+    blank = pd.Series((cells_ == "").all(axis=1), index=grid.index)
+    problems = [problem(sheet, int(r), "", "", "blank_row") for r in grid.loc[blank, "row"]]
+    grid = grid[~blank].reset_index(drop=True)
+    frame = pd.DataFrame({"row": grid["row"].astype(int), "blocked": False})
+    headers = {}
+    for f in spec.fields:
+        if f.name not in found:
+            frame[f.name] = empty_value(f.kind)
+            continue
+        col = found[f.name]
+        headers[f.name] = header_row[col]
+        values, bad = cells.READERS[f.kind](grid[col])
+        frame[f.name] = values.to_numpy()
+        blocking = (spec.key, f.name) in BLOCKING_FIELDS
+        for i in np.flatnonzero(bad.to_numpy() != ""):
+            problems.append(problem(sheet, int(grid.at[i, "row"]), header_row[col], grid.at[i, col], bad.iat[i],
+                                    severity="error" if blocking else ""))
+            if blocking:
+                frame.at[i, "blocked"] = True
+    frame = _typed(frame, spec)
+    known_cols = set(found.values())
+    extras = tuple(h for i, h in enumerate(header_row) if i not in known_cols and h != "")
+    if spec.key == "customers":
+        for i, h in enumerate(header_row):
+            if i not in known_cols and h != "":
+                frame[h] = cells.each(cells.clean_text, grid[i]).to_numpy()
+        frame, found_b = _parse_birthdays(frame, sheet, headers.get("birthday", ""))
+        problems += found_b
+    layout = SheetLayout(sheet=sheet, headers=headers, columns={k: v for k, v in found.items()},
+                         extras=extras, n_columns=width)
+    return frame, layout, problems
+
+
+def _grid(rows: list[list], width: int) -> np.ndarray:
+    """The data rows as a 2-D object array of the header's width (calamine's grid is rectangular)."""
+    if rows and all(len(r) == width for r in (rows[0], rows[-1])):
+        try:
+            return np.array(rows, dtype=object).reshape(len(rows), width)
+        except ValueError:   # ragged after all
+            pass
+    return np.array([(r + [""] * width)[:width] for r in rows], dtype=object).reshape(len(rows), width)
+
+
+def _typed(frame: pd.DataFrame, spec: schema.SheetSpec) -> pd.DataFrame:
+    typed = empty_frame(spec, [])
+    return frame.astype({c: typed[c].dtype for c in typed.columns if c in frame.columns and c != "birthday_parsed"})
+
+
+def _parse_birthdays(frame: pd.DataFrame, sheet: str, header: str):
+    parsed, problems = [], []
+    for row, value in zip(frame["row"], frame["birthday"]):
+        try:
+            parsed.append(parse_birthday(value) if value else None)
+        except ValueError:
+            parsed.append(None)
+            problems.append(problem(sheet, int(row), header, value, "bad_birthday"))
+    return frame.assign(birthday_parsed=pd.Series(parsed, index=frame.index, dtype=object)), problems
+
+
+# --- checks across rows and sheets: (register, run_date) -> (register, problems) ---
+
+def check_customer_ids(register: Register, run_date: date):
+    c = register.customers
+    sheet, column = register.sheet_name("customers"), register.header("customers", "customer_id")
+    missing = c["customer_id"] == ""
+    dup = c["customer_id"].duplicated(keep="first") & ~missing
+    first_row = c[~missing].drop_duplicates("customer_id").set_index("customer_id")["row"]
+    problems = [problem(sheet, int(r), column, "", "missing_id") for r in c.loc[missing, "row"]]
+    problems += [problem(sheet, int(r), column, cid, "duplicate_id", first_row=int(first_row[cid]))
+                 for r, cid in zip(c.loc[dup, "row"], c.loc[dup, "customer_id"])]
+    name_col = register.header("customers", "name")
+    problems += [problem(sheet, int(r), name_col, "", "missing_name")
+                 for r in c.loc[(c["name"] == "") & ~missing, "row"]]
+    customers = c.assign(blocked=c["blocked"] | missing | dup)
+    return replace(register, customers=customers), problems
+
+
+def check_reps(register: Register, run_date: date):
+    reps = register.reps
+    sheet = register.sheet_name("reps")
+    missing = reps["name"] == ""
+    problems = [problem(sheet, int(r), register.header("reps", "name"), "", "missing_rep_name")
+                for r in reps.loc[missing, "row"]]
+    known = set(reps.loc[~missing, "name"])
+    c = register.customers
+    unknown = (c["rep"] != "") & ~c["rep"].isin(known)
+    column = register.header("customers", "rep")
+    problems += [problem(register.sheet_name("customers"), int(r), column, rep, "unknown_rep",
+                         reps_sheet=sheet) for r, rep in zip(c.loc[unknown, "row"], c.loc[unknown, "rep"])]
+    return replace(register, reps=reps.assign(blocked=reps["blocked"] | missing)), problems
+
+
+def check_log_rows(register: Register, run_date: date):
+    """Follow-ups and orders: a known customer, a date not after the real run date."""
+    problems, frames = [], {}
+    ids = set(register.customers.loc[register.customers["customer_id"] != "", "customer_id"])
+    future = pd.Timestamp(run_date)
+    for key in ("followups", "orders"):
+        log = getattr(register, key)
+        sheet = register.sheet_name(key)
+        if not len(log):
+            frames[key] = log
+            continue
+        id_col, date_col = register.header(key, "customer_id"), register.header(key, "date")
+        unknown = ~log["customer_id"].isin(ids)
+        problems += [problem(sheet, int(r), id_col, cid, "unknown_customer" if cid else "missing_id")
+                     for r, cid in zip(log.loc[unknown, "row"], log.loc[unknown, "customer_id"])]
+        no_date = log["date"].isna() & ~log["blocked"]
+        problems += [problem(sheet, int(r), date_col, "", "missing_date") for r in log.loc[no_date, "row"]]
+        ahead = log["date"] > future
+        problems += [problem(sheet, int(r), date_col, d.strftime("%Y-%m-%d"), "future_date", run_date=run_date.isoformat())
+                     for r, d in zip(log.loc[ahead, "row"], log.loc[ahead, "date"])]
+        blocked = log["blocked"] | unknown | log["date"].isna()
+        if key == "orders":
+            no_amount = log["amount"].isna() & ~log["blocked"]
+            problems += [problem(sheet, int(r), register.header(key, "amount"), "", "missing_amount")
+                         for r in log.loc[no_amount, "row"]]
+            blocked |= log["amount"].isna()
+        frames[key] = log.assign(blocked=blocked)
+    return replace(register, **frames), problems
+
+
+CROSS_CHECKS = [check_customer_ids, check_reps, check_log_rows]

@@ -1,0 +1,125 @@
+"""The owner's figures (统计, spec §4): the questions the shop keeps asking, as plain values.
+
+``owner_figures`` fills ``state.figures`` with a dict of plain Python values (int,
+float, str, lists, dicts), which the report's 统计 sheet, the owner's email and
+summary.json render as they are.  Everything is over the customer rows that are not
+blocked and their orders dated on or before T, the same data the rules used.
+
+A customer counts for a rep when that rep is in the 业务员 sheet and 在职; every other
+customer (no rep, an unknown rep, a rep who left) is 未分配, as in the task lists.
+"Last year" is the key-account window (``[state] key_account_window_days``, 365),
+because the top-20% share is the same 80/20 question as the key accounts: its amounts
+are the history stage's ``revenue_window``.
+"""
+from __future__ import annotations
+
+from dataclasses import replace
+from math import ceil
+
+import numpy as np
+import pandas as pd
+
+from pipeline.messages import text
+from pipeline.model import Problem, State
+from pipeline.models.churn_model import known_orders
+from pipeline.rules.churn import HIGH, MEDIUM
+from pipeline.rules.rep_day import with_assignment
+from pipeline.schema import GRADES
+
+LIFECYCLES = ("潜在", "现实", "流失")
+TOP_SHARE = 0.2          # "the top 20% of customers"
+TOP_RISKS = 10
+MONTHS = 12
+
+
+def owner_figures(state: State, config) -> tuple[State, list[Problem]]:
+    """The figures stage: runs after churn_risk and receivables."""
+    customers, reps = counted(state)
+    orders = known_orders(state)
+    window = config.state.key_account_window_days
+    count = customers["order_count"].fillna(0).astype(int)
+    figures = {
+        "customers_total": len(customers),
+        "ever_bought": int((count >= 1).sum()),
+        "repeat_buyers": int((count >= 2).sum()),
+        "one_time_buyers": int((count == 1).sum()),
+        "never_contacted": int(customers["last_contact"].isna().sum()),
+        "per_grade": {g: int((customers["grade"] == g).sum()) for g in GRADES},
+        "per_state": {s: int((customers["lifecycle"] == s).sum()) for s in LIFECYCLES},
+        "per_rep": _plain_counts(reps.value_counts()),
+        "churn_per_rep": _churn_per_rep(customers, reps),
+        "revenue_by_month": revenue_by_month(orders, state.today),
+        "revenue_by_rep": _revenue_by_rep(customers, reps, state.today, window),
+        "top20_share": top_share(customers["revenue_window"].astype(float).fillna(0.0), TOP_SHARE),
+        "receivables_total": float(customers["overdue_receivable"].fillna(0.0).sum()),
+        "receivables_customers": int((customers["overdue_receivable"].fillna(0.0) > 0).sum()),
+        "top_risks": top_risks(customers, reps),
+    }
+    return replace(state, figures=figures), []
+
+
+def counted(state: State) -> tuple[pd.DataFrame, pd.Series]:
+    """The customer rows that are not blocked, and each one's rep (未分配 when the rep
+    is not an active row of 业务员), as the task lists assign them."""
+    assigned = with_assignment(state)["assigned_rep"].astype(object)
+    reps = assigned.where(assigned != "", text("churn.unassigned")).astype(object)
+    kept = ~state.customers["blocked"].astype(bool)
+    return state.customers[kept], reps[kept]
+
+
+def _plain_counts(counts: pd.Series) -> dict:
+    return {str(k): int(v) for k, v in sorted(counts.items(), key=lambda kv: (-kv[1], str(kv[0])))}
+
+
+def _churn_per_rep(customers: pd.DataFrame, reps: pd.Series) -> dict:
+    # Counted once per level rather than comparing every rep against 50,000 rows.
+    risk = customers["churn_risk"].astype(object).to_numpy()
+    labels = reps.astype(object).to_numpy()
+    per_level = {level: pd.Series(labels[risk == level], dtype=object).value_counts()
+                 for level in (HIGH, MEDIUM)}
+    return {rep: {level: int(counts.get(rep, 0)) for level, counts in per_level.items()}
+            for rep in _plain_counts(reps.value_counts())}
+
+
+def revenue_by_month(orders: pd.DataFrame, today) -> list[tuple[str, float]]:
+    """Order amount per calendar month, the 12 months up to T's month (that one up to T)."""
+    months = pd.period_range(end=pd.Timestamp(today).to_period("M"), periods=MONTHS, freq="M")
+    totals = orders.groupby(orders["date"].dt.to_period("M"))["amount"].sum()
+    return [(str(m), float(totals.get(m, 0.0))) for m in months]
+
+
+def _revenue_by_rep(customers, reps, today, window_days) -> dict:
+    """revenue_window per rep, over the customers who ordered in the window (a rep
+    whose customers all stayed away is not listed, rather than listed with ¥0)."""
+    ordered = customers["last_order"] > pd.Timestamp(today) - pd.Timedelta(days=window_days)
+    revenue = customers.loc[ordered, "revenue_window"].astype(float)
+    totals = revenue.groupby(reps[ordered].to_numpy(dtype=object)).sum()
+    return {str(k): float(v) for k, v in totals.sort_values(ascending=False).items()}
+
+
+def top_share(revenue: pd.Series, share: float) -> float:
+    """Share of the revenue of buying customers (revenue > 0) that the top ``share``
+    of them bring (at least one customer); 0.0 when nobody bought."""
+    buying = np.sort(revenue[revenue > 0].to_numpy())[::-1]
+    if buying.size == 0:
+        return 0.0
+    top = max(1, ceil(share * buying.size))
+    return float(buying[:top].sum() / buying.sum())
+
+
+def at_risk(customers: pd.DataFrame, reps: pd.Series) -> pd.DataFrame:
+    """The 高/中 rows of ``customers`` (as from ``counted``) in report order: 高 first,
+    then value at stake (largest first), then id; with rep_label, value and high."""
+    rows = customers.assign(rep_label=reps, high=customers["churn_risk"] == HIGH,
+                            value=customers["expected_value"].astype(float).fillna(0.0))
+    rows = rows[rows["churn_risk"].isin((HIGH, MEDIUM))]
+    return rows.sort_values(["high", "value", "customer_id"], ascending=[False, False, True])
+
+
+def top_risks(customers: pd.DataFrame, reps: pd.Series, limit: int = TOP_RISKS) -> list[dict]:
+    """The first ``limit`` rows of ``at_risk``, as plain dicts."""
+    return [{"customer_id": str(r.customer_id), "name": str(r.name), "rep": str(r.rep_label),
+             "churn_risk": str(r.churn_risk), "churn_reason": str(r.churn_reason),
+             "expected_value": float(r.value),
+             "last_order": r.last_order.date().isoformat() if pd.notna(r.last_order) else ""}
+            for r in at_risk(customers, reps).head(limit).itertuples(index=False)]

@@ -1,0 +1,239 @@
+"""Write the computed columns back into the shared register, in place and safely.
+
+The register is the shop's most valuable file, so this never re-saves it with a
+spreadsheet library: only the customer sheet's XML part (plus appended styles and a
+widened table) is rewritten inside the .xlsx, every other part is copied as stored.
+Before anything is written it checks, in order: nobody has the file open, it did not
+change since the run read it, a dated backup exists; then it writes a new file next
+to the register, checks that every staff-entered cell reads back identical, and swaps
+it in atomically.  Any refusal leaves the register untouched and is returned, not raised.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from pipeline import schema
+from pipeline.messages import text
+from pipeline.writeback.columns import OutColumn
+from pipeline.writeback.lock import FileSnapshot, find_lock, make_backup, snapshot
+from pipeline.writeback.package import (
+    Package,
+    PackageError,
+    locate,
+    serialize_xml,
+    shared_strings,
+    write_package,
+)
+from pipeline.writeback.sheet import update_customer_sheet
+from pipeline.writeback.styles import StyleBook
+from pipeline.writeback.table import grow_table, totals_rows
+from pipeline.writeback.verify import StaffDigests, first_changed_row, first_staff_difference
+
+__all__ = ["FileSnapshot", "OutColumn", "WriteResult", "snapshot", "find_lock",
+           "update_register", "build_updated", "computed_columns"]
+_KINDS = {"date": "date", "int": "int", "percent": "percent", "money": "money"}
+# Columns wider than their kind's default (writeback.sheet): the reasons are sentences.
+_WIDTHS = {"churn_reason": 48}
+
+
+@dataclass(frozen=True)
+class WriteResult:
+    status: str                     # "written" | "refused" | "unchanged"
+    reason: str                     # one line for the terminal/summary ("" when written)
+    reason_code: str                # "locked", "changed", "verify_failed", ... ("" if not refused)
+    lock_owner: str | None = None
+    backup: Path | None = None
+
+
+@dataclass(frozen=True)
+class Update:
+    """The new package bytes, the parts rewritten, and digests of the original rows'
+    staff cells taken while they were read."""
+
+    data: bytes
+    rewritten: frozenset[str]
+    staff_rows: StaffDigests
+
+
+def computed_columns(state) -> list[OutColumn]:
+    """The pipeline-owned customer columns (schema.COMPUTED) of a finished run's State."""
+    customers = state.customers
+    layout = state.register.layout.get("customers")
+    rows = [int(r) for r in customers["row"].tolist()]
+    columns = []
+    for field in schema.COMPUTED:
+        if field.name not in customers.columns:
+            continue
+        kind = _KINDS.get(field.kind, "text")
+        values = {row: _cell_value(value, kind)
+                  for row, value in zip(rows, customers[field.name].tolist())}
+        typed = layout.headers.get(field.name) if layout else None
+        aliases = tuple(dict.fromkeys(name for name in (field.traditional, field.name, typed)
+                                      if name and name != field.header))
+        columns.append(OutColumn(field.header, kind, values, aliases, _WIDTHS.get(field.name)))
+    return columns
+
+
+def _cell_value(value, kind: str):
+    """A frame value as the writer wants it: None for empty, date, int, float or str."""
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
+        return None
+    if kind == "date":
+        return pd.Timestamp(value).date()
+    if kind == "int":
+        return int(value)
+    if kind in ("percent", "money"):
+        return float(value)
+    if isinstance(value, (bool, np.bool_)):
+        return text("yes") if value else text("no")
+    return str(value) or None
+
+
+class Refusal(Exception):
+    def __init__(self, code: str, detail: str = "", **extra: object):
+        super().__init__(code)
+        self.code, self.detail, self.extra = code, detail, extra
+
+
+def build_updated(data: bytes, sheet_name: str, columns: Sequence[OutColumn]) -> Update:
+    """The register ``data`` with the computed columns written into ``sheet_name``."""
+    package = Package(data)
+    parts = locate(package, sheet_name)
+    if parts.styles is None:
+        raise PackageError("bad_package", "no styles part")
+    tables = {part: package.xml(part) for part in parts.tables}
+    sheet, placed, styles, digests = update_customer_sheet(
+        package.read(parts.sheet), parts.sheet, columns,
+        lambda wanted: shared_strings(package, parts.shared_strings, wanted),
+        lambda: StyleBook(package.xml(parts.styles)), parts.date1904,
+        totals_rows(tables.values()))
+    replaced = {parts.sheet: sheet}
+    added = [(p.index, p.column.header) for p in placed if p.added]
+    for part, table in tables.items():
+        if grow_table(table, added):
+            replaced[part] = serialize_xml(table)
+    if styles.changed:
+        replaced[parts.styles] = styles.to_bytes()
+    return Update(write_package(package, replaced), frozenset(replaced), digests)
+
+
+def staff_difference(old: bytes, new: bytes, sheet_name: str, update: Update) -> str | None:
+    """Where the new package differs outside what the pipeline owns, or None.
+
+    ``update`` is what ``build_updated`` made from ``old``: the customer sheet of ``new``
+    is re-parsed on its own and checked against the digests taken from ``old``'s rows;
+    ``old``'s sheet is read again only to name the cell when one differs."""
+    old_package, new_package = Package(old), Package(new)
+    old_names = [info.filename for info in old_package.infos]
+    if old_names != [info.filename for info in new_package.infos]:
+        return "parts"
+    for before, after in zip(old_package.infos, new_package.infos):
+        if before.filename not in update.rewritten and (
+                before.CRC, before.file_size) != (after.CRC, after.file_size):
+            return before.filename
+    part = locate(old_package, sheet_name).sheet
+    new_sheet = new_package.read(part)
+    row = first_changed_row(new_sheet, part, update.staff_rows)
+    if row is None:
+        return None
+    where = first_staff_difference(old_package.read(part), new_sheet, part,
+                                   update.staff_rows.owned)
+    return f"{sheet_name}!{where or f'{row}:{row}'}"
+
+
+def update_register(path: Path, sheet_name: str, columns: Sequence[OutColumn], *,
+                    read_snapshot: FileSnapshot, backup_dir: Path, keep_backups: int,
+                    stamp: str) -> WriteResult:
+    """Update the register in place when that is safe; otherwise say why not."""
+    path = Path(path)
+    try:
+        return _update(path, sheet_name, columns, read_snapshot, Path(backup_dir),
+                       keep_backups, stamp)
+    except Refusal as refusal:
+        return _refused(refusal.code, refusal.detail, **refusal.extra)
+    except PackageError as error:
+        return _refused(error.code, error.detail)
+
+
+def _update(path, sheet_name, columns, read_snapshot, backup_dir, keep_backups, stamp):
+    if not path.is_file():
+        raise Refusal("missing", path=path)
+    _refuse_if_locked(path)
+    # stat before reading: a save between the two then shows as a changed file below.
+    stat = os.stat(path)
+    data = path.read_bytes()
+    if len(data) != read_snapshot.size or \
+            hashlib.sha256(data).hexdigest() != read_snapshot.sha256:
+        raise Refusal("changed")
+    update = build_updated(data, sheet_name, columns)
+    if update.data == data:
+        return WriteResult("unchanged", "", "")
+    difference = staff_difference(data, update.data, sheet_name, update)
+    if difference:
+        raise Refusal("verify_failed", difference)
+    try:
+        backup = make_backup(data, path, backup_dir, stamp, keep_backups)
+    except OSError as error:
+        raise Refusal("backup_failed", str(error)) from None
+    temporary = path.with_name(f".{path.name}.pipeline-tmp")
+    try:
+        _write_new(temporary, update.data, path)
+        _refuse_if_locked(path)
+        now = os.stat(path)
+        if (now.st_size, now.st_mtime_ns) != (stat.st_size, stat.st_mtime_ns):
+            raise Refusal("changed")
+        try:
+            os.replace(temporary, path)
+        except OSError as error:
+            raise Refusal("replace_failed", str(error)) from None
+    finally:
+        temporary.unlink(missing_ok=True)
+    if path.read_bytes() != update.data:
+        _restore(backup, path)
+        raise Refusal("verify_failed", "read back", backup=backup)
+    return WriteResult("written", "", "", None, backup)
+
+
+def _refuse_if_locked(path: Path) -> None:
+    lock = find_lock(path)
+    if lock is not None:
+        raise Refusal("locked", lock=lock[0].name, owner=lock[1])
+
+
+def _write_new(temporary: Path, data: bytes, register: Path) -> None:
+    try:
+        with open(temporary, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        shutil.copymode(register, temporary)
+    except OSError as error:
+        raise Refusal("write_failed", str(error)) from None
+
+
+def _restore(backup: Path, path: Path) -> None:
+    """Put the backed-up original back, atomically, after a bad read-back."""
+    temporary = path.with_name(f".{path.name}.pipeline-restore")
+    shutil.copyfile(backup, temporary)
+    os.replace(temporary, path)
+
+
+def _refused(code: str, detail: str = "", *, lock: str | None = None,
+             owner: str | None = None, path: Path | None = None,
+             backup: Path | None = None) -> WriteResult:
+    if code == "locked":
+        reason = text("writeback.locked", owner=owner, lock=lock) if owner else text(
+            "writeback.locked_unknown", lock=lock)
+    elif code == "missing":
+        reason = text("writeback.missing", path=path)
+    else:
+        reason = text(f"writeback.{code}", detail=detail)
+    return WriteResult("refused", reason, code, owner, backup)
