@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import string
 import tomllib
+from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
 
@@ -32,6 +33,10 @@ def template_dir() -> Path:
 
 TEXT_DIR = template_dir() / "messages"
 LANGUAGES = ("zh", "en")
+# The register's own words (spec §2: 是/否, 高/中/低, 潜在/现实/流失, 风险原因 sentences): what
+# the pipeline writes into the register stays in them whatever [locale] language says,
+# so the staff's filters and formulas keep working when the emails are in English.
+REGISTER_LANGUAGE = "zh"
 _language = ["zh"]
 
 
@@ -44,6 +49,23 @@ def set_language(language: str) -> None:
 
 def language() -> str:
     return _language[0]
+
+
+@contextmanager
+def speaking(language: str):
+    """Texts in ``language`` inside the block (e.g. the register's words), then as before."""
+    before = _language[0]
+    set_language(language)
+    try:
+        yield
+    finally:
+        _language[0] = before
+
+
+def register_text(key: str, /, **values: object) -> str:
+    """``text`` in the register's language: for values written into the register's columns."""
+    with speaking(REGISTER_LANGUAGE):
+        return text(key, **values)
 
 
 @cache
