@@ -59,7 +59,8 @@ def test_rep_email_subject_counts_and_order():
     assert "另有 2 位客户超出今天的上限，明天优先安排" in email.text
     order = [email.text.index(s) for s in ("1. 宏达汽修厂", "2. 顺风车队 [B] [问候]", "3. 老李轮胎店")]
     assert order == sorted(order) and "4. " not in email.text
-    assert email.text.count("生日（农历十月初五）：2026-11-25，还有2天") == 1
+    assert email.text.count("生日（农历十月初五） · 11月25日，记得问候") == 1
+    assert "还有2天" not in email.text          # the greeting's line says it; not again as a reason
     assert email.text.count("顺风车队") == 1
     # A hint shared by several tasks is said once, after a label that does not repeat it.
     assert email.text.count("记下对方要的品牌和数量") == 1
