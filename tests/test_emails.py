@@ -139,7 +139,7 @@ def test_owner_summary_contents():
     assert email.subject == "【每日汇总】11月23日 · 到期4 · 逾期3 · 未分配2 · 数据问题2 · 1封邮件未送达"
     assert (email.to, email.kind, email.key) == ("boss@shop.example", "owner", "2026-11-23/owner/张总")
     text = email.text
-    assert "今天要联系：逾期 3，今天到期 4，挽回 1，问候 0，顺延 2；上个工作日以来已跟进 3；未分配客户 2。" in text
+    assert "今天要联系：逾期 3，今天到期 4，挽回 1，问候 0，顺延 2；上个工作日以来已跟进 3；未分配客户（全部）2。" in text
     assert "王强：逾期 1，今天到期 1，挽回 1，问候 0，顺延 2，已跟进 1，流失风险 高 0 / 中 1" in text
     assert "张总：" not in text   # a 主管 with nothing to count gets no line
     assert "恒通4S店" in text and "台账上的业务员：赵六" in text
