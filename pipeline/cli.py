@@ -10,8 +10,10 @@ import argparse
 import json
 import logging
 import os
+import re
 import sys
 import threading
+import unicodedata
 from dataclasses import replace
 from datetime import date
 from pathlib import Path
@@ -29,20 +31,90 @@ DEFAULT_CONFIG = PROJECT_DIR / "config.toml"
 log = logging.getLogger("pipeline")
 
 
+class _Formatter(argparse.HelpFormatter):
+    """argparse's own words ("usage:") in the configured language, like the rest of --help."""
+
+    def add_usage(self, usage, actions, groups, prefix=None):
+        super().add_usage(usage, actions, groups, text("cli.argparse.usage") if prefix is None else prefix)
+
+    def add_argument(self, action):
+        super().add_argument(action)
+        if action.help is not argparse.SUPPRESS:
+            wide = _wide(self._format_action_invocation(action))
+            length = len(self._format_action_invocation(action)) + wide + self._current_indent
+            self._action_max_length = max(self._action_max_length, length)
+
+    def _format_action(self, action):
+        # argparse pads by characters; a Chinese character takes two columns on a terminal.
+        out = super()._format_action(action)
+        invocation = self._format_action_invocation(action)
+        wide = _wide(invocation)
+        head, found, rest = out.partition(invocation)
+        if not wide or not found or rest.startswith("\n"):
+            return out
+        spaces = len(rest) - len(rest.lstrip(" "))
+        return head + invocation + rest[min(wide, max(spaces - 2, 0)):]
+
+
+def _wide(words: str) -> int:
+    """How many characters of ``words`` take two columns on a terminal."""
+    return sum(unicodedata.east_asian_width(ch) in "WF" for ch in words)
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):
+        self.print_usage(sys.stderr)
+        self.exit(2, text("cli.argparse.error", prog=self.prog, message=_argparse_message(message)) + "\n")
+
+
+# argparse's English error messages we say in the configured language (others pass through).
+_ARGPARSE_MESSAGES = (
+    (re.compile(r"unrecognized arguments: (?P<args>.*)"), "cli.argparse.unrecognized"),
+    (re.compile(r"argument (?P<arg>\S+): expected one argument"), "cli.argparse.expected_one"),
+    (re.compile(r"argument (?P<arg>\S+): ignored explicit argument (?P<value>.*)"), "cli.argparse.no_value"),
+)
+
+
+def _argparse_message(message: str) -> str:
+    for pattern, key in _ARGPARSE_MESSAGES:
+        found = pattern.fullmatch(message)
+        if found:
+            return text(key, **found.groupdict())
+    return message
+
+
 def parse_args(argv: list[str]) -> argparse.Namespace:
-    p = argparse.ArgumentParser(prog="run.py", description=text("cli.help"))
-    p.add_argument("--date", help=text("cli.help.date"))
+    p = _Parser(prog="run.py", description=text("cli.help"), formatter_class=_Formatter, add_help=False)
+    p._optionals.title = text("cli.argparse.options")
+    p.add_argument("-h", "--help", action="help", help=text("cli.argparse.help"))
+    p.add_argument("--date", metavar=text("cli.metavar.date"), help=text("cli.help.date"))
     p.add_argument("--dry-run", action="store_true", help=text("cli.help.dry_run"))
-    p.add_argument("--config", type=Path, default=DEFAULT_CONFIG, help=text("cli.help.config"))
-    p.add_argument("--register", type=Path, help=text("cli.help.register"))
-    p.add_argument("--output", type=Path, help=text("cli.help.output"))
+    p.add_argument("--config", type=Path, default=DEFAULT_CONFIG, metavar=text("cli.metavar.file"),
+                   help=text("cli.help.config"))
+    p.add_argument("--register", type=Path, metavar=text("cli.metavar.file"), help=text("cli.help.register"))
+    p.add_argument("--output", type=Path, metavar=text("cli.metavar.folder"), help=text("cli.help.output"))
     p.add_argument("--resend", action="store_true", help=text("cli.help.resend"))
     p.add_argument("--schedule", action="store_true", help=text("cli.help.schedule"))
     return p.parse_args(argv)
 
 
+def configured_language(argv: list[str]) -> str:
+    """The language of config.toml (or --config), read before --help is built; zh when unreadable
+    (the config error itself is reported once the arguments are parsed)."""
+    pre = argparse.ArgumentParser(add_help=False)
+    pre.add_argument("--config", type=Path, default=DEFAULT_CONFIG)
+    known, _ = pre.parse_known_args(argv)
+    try:
+        config = load_config(known.config if known.config.exists() or known.config != DEFAULT_CONFIG else None)
+    except (ConfigError, OSError, ValueError):
+        return messages.LANGUAGES[0]
+    return config.locale.language
+
+
 def main(argv: list[str] | None = None, environ: dict | None = None) -> int:
-    args = parse_args(sys.argv[1:] if argv is None else argv)
+    argv = sys.argv[1:] if argv is None else argv
+    messages.set_language(configured_language(argv))
+    args = parse_args(argv)
     environ = dict(os.environ if environ is None else environ)
     try:
         config = load_config(args.config if args.config.exists() or args.config != DEFAULT_CONFIG else None)

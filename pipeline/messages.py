@@ -4,10 +4,16 @@ Texts live in ``templates/messages/<area>.toml``, one file per area of the progr
 each with a ``[zh]`` table (default) and an ``[en]`` table.  They are merged into one
 table at first use; a key defined twice is a bug and raises.  Code asks for a text
 by key and fills ``{placeholders}`` with keyword arguments.
+
+Plurals (English): ``{days:# day|# days}`` reads "1 day" / "7 days", and
+``{interval:day|# days}`` reads "every day" / "every 7 days" after "every"; the part
+before "|" is for exactly 1, "#" stands for the number.
 """
 from __future__ import annotations
 
+import string
 import tomllib
+from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
 
@@ -27,6 +33,10 @@ def template_dir() -> Path:
 
 TEXT_DIR = template_dir() / "messages"
 LANGUAGES = ("zh", "en")
+# The register's own words (spec §2: 是/否, 高/中/低, 潜在/现实/流失, 风险原因 sentences): what
+# the pipeline writes into the register stays in them whatever [locale] language says,
+# so the staff's filters and formulas keep working when the emails are in English.
+REGISTER_LANGUAGE = "zh"
 _language = ["zh"]
 
 
@@ -39,6 +49,23 @@ def set_language(language: str) -> None:
 
 def language() -> str:
     return _language[0]
+
+
+@contextmanager
+def speaking(language: str):
+    """Texts in ``language`` inside the block (e.g. the register's words), then as before."""
+    before = _language[0]
+    set_language(language)
+    try:
+        yield
+    finally:
+        _language[0] = before
+
+
+def register_text(key: str, /, **values: object) -> str:
+    """``text`` in the register's language: for values written into the register's columns."""
+    with speaking(REGISTER_LANGUAGE):
+        return text(key, **values)
 
 
 @cache
@@ -55,8 +82,27 @@ def _table() -> dict[str, dict[str, str]]:
     return merged
 
 
+class _Plurals(string.Formatter):
+    """str.format plus the ``{n:one|many}`` plural spec (see the module docstring)."""
+
+    def format_field(self, value, format_spec: str) -> str:
+        if "|" in format_spec:
+            one, many = format_spec.split("|", 1)
+            return (one if value == 1 else many).replace("#", str(value))
+        return super().format_field(value, format_spec)
+
+
+_FORMATTER = _Plurals()
+
+
+def fill(template: str, /, **values: object) -> str:
+    """``template`` with its placeholders filled, plural specs included."""
+    # str.format is several times faster; texts without a plural (most) take it.
+    return _FORMATTER.format(template, **values) if "|" in template else template.format(**values)
+
+
 def text(key: str, /, **values: object) -> str:
     """The text for ``key`` in the current language, falling back to Chinese."""
     table = _table()
     template = table[language()].get(key) or table["zh"][key]
-    return template.format(**values) if values else template
+    return fill(template, **values) if values else template

@@ -131,6 +131,10 @@ class Task:
     record_hint: str         # what to record afterwards, in the user's language
     care_event: str = ""     # "生日（农历八月十五）" / "中秋节" for care tasks
     owner_rep: str = ""      # for unassigned customers: the rep named in the register, if any
+    wechat: str = ""         # the register's 微信号, shown on the card to copy
+    # The customer's other tasks of the day, folded into this one card (a follow-up that is
+    # also a birthday): one customer, one card, counted once (pipeline.rules.cards).
+    also: tuple["Task", ...] = ()
 
 
 @dataclass(frozen=True)

@@ -121,11 +121,13 @@ def _write_back(opts: RunOptions, state: State, snap, facts: dict):
 
     def attempt() -> writeback.WriteResult:
         try:
-            with stage(text("run.step.writeback")):
+            with stage(text("run.step.writeback")) as step:
                 result = writeback.update_register(
                     opts.register, state.register.sheet_name("customers"), columns, read_snapshot=snap,
                     backup_dir=backup_dir, keep_backups=opts.config.output.keep_backups,
                     stamp=opts.today.isoformat())
+                if result.status == "refused":   # the line must not say 完成 when nothing was written
+                    step.not_done(text("progress.not_written"), result.reason)
         except Exception as e:   # disk full, a part it cannot read…: the emails must still go out
             log.exception("write-back failed")   # the register is untouched: the new file replaces it atomically
             result = writeback.WriteResult("refused", text("run.writeback.os_error", error=e), "os_error", None, None)

@@ -16,9 +16,10 @@ class Field:
     traditional: str
     kind: str = "text"
     required: bool = False
+    more: tuple[str, ...] = ()    # other spellings shops use (微信 for 微信号)
 
     def aliases(self) -> tuple[str, ...]:
-        return (self.header, self.traditional, self.name)
+        return (self.header, self.traditional, self.name, *self.more)
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,7 @@ CUSTOMERS = SheetSpec("customers", ("客户", "客戶", "Customers"), (
     Field("kind", "客户类型", "客戶類型"),
     Field("contact", "联系人", "聯繫人"),
     Field("phone", "电话", "電話", "phone"),
+    Field("wechat", "微信号", "微信號", more=("微信", "WeChat", "微信ID")),
     Field("email", "邮箱", "郵箱", "email"),
     Field("region", "地区", "地區"),
     Field("vehicles", "主营车型", "主營車型"),

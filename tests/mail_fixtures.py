@@ -81,7 +81,8 @@ def build_state(names: dict[str, str] | None = None, figures: dict | None = None
         RepDay("王强", "wangqiang@shop.example", schema.ROLE_REP, tuple(map(renamed, (
             task("C001"), task("C002"), task("C003", kind="win_back"),
             task("C002", kind="care", care_event="生日（农历十月初五）", due=TODAY + timedelta(days=2),
-                 overdue_days=0, reasons=("B级客户",), record_hint="发了祝福就记一笔"),
+                 overdue_days=0, reasons=("生日（农历十月初五）：2026-11-25，还有2天", "B级客户"),
+                 record_hint="发了祝福就记一笔"),
         ))), over_cap=2),
         RepDay("李娜", "lina@shop.example", schema.ROLE_REP,
                tuple(map(renamed, (task("C004"), task("C005"))))),

@@ -49,7 +49,7 @@ def test_dry_run_writes_report_and_outbox_and_leaves_the_register_alone(tmp_path
     assert facts["counts"] == {"customers": 2, "followups": 1, "orders": 1, "reps": 2}
     assert facts["problems"]["by_kind"] == {"unknown_rep": 1}
     assert facts["writeback"]["status"] == "skipped"
-    assert facts["notes"]["tasks_per_rep"]["王强"]["listed"] == 1          # C1, a clear need closing soon
+    assert facts["notes"]["tasks_per_rep"]["王强"]["customers"] == 1       # C1, a clear need closing soon
     assert facts["notes"]["customers_per_grade"]["A"] == 1
     assert {e["status"] for e in facts["emails"]} == {"outbox"}
     assert sorted(p.name for p in (day / "outbox").iterdir()) == [

@@ -54,15 +54,18 @@ def test_rep_email_subject_counts_and_order():
     assert email.subject == "【今日跟进】王强 · 11月23日 · 3位客户（另有2位待明天）"
     assert (email.to, email.to_name, email.kind, email.key) == (
         "wangqiang@shop.example", "王强", "rep", "2026-11-23/rep/王强")
-    assert "今天要联系 3 位客户：逾期 1，今天到期 1，挽回 1，问候 1。" in email.text
-    assert "另有 2 位客户超出今天的上限" in email.text
-    order = [email.text.index(s) for s in ("1. 宏达汽修厂", "2. 顺风车队", "3. 老李轮胎店", "4. 顺风车队")]
-    assert order == sorted(order)
-    assert "生日（农历十月初五） · 11月25日" in email.text
-    # A hint shared by several tasks is said once; a task's own hint stays on its card.
+    # 顺风车队 is due and has a birthday: one card with both reasons, counted once (issue #14).
+    assert "今天要联系 3 位客户：逾期 1，今天到期 1，挽回 1；其中 1 位还要问候。" in email.text
+    assert "另有 2 位客户超出今天的上限，明天优先安排" in email.text
+    order = [email.text.index(s) for s in ("1. 宏达汽修厂", "2. 顺风车队 [B] [问候]", "3. 老李轮胎店")]
+    assert order == sorted(order) and "4. " not in email.text
+    assert email.text.count("生日（农历十月初五） · 11月25日，记得问候") == 1
+    assert "还有2天" not in email.text          # the greeting's line says it; not again as a reason
+    assert email.text.count("顺风车队") == 1
+    # A hint shared by several tasks is said once, after a label that does not repeat it.
     assert email.text.count("记下对方要的品牌和数量") == 1
     assert email.html.count("记下对方要的品牌和数量") == 1
-    assert "联系后记录：发了祝福就记一笔" in email.text
+    assert "每位客户联系后：记下对方要的品牌和数量" in email.text
 
 
 def test_rep_email_is_for_a_phone():
@@ -114,10 +117,16 @@ def test_rep_counts_per_rep():
     # today's do not; a row without a rep counts for the customer's rep.
     state = build_state()
     assert rep_counts(state, date(2026, 11, 20)) == [
-        RepCounts("王强", due=1, overdue=2, done_yesterday=1, risk_high=0, risk_medium=1),
-        RepCounts("李娜", due=1, overdue=1, done_yesterday=2, risk_high=1, risk_medium=0),
-        RepCounts("陈刚", due=1, overdue=0, done_yesterday=0, risk_high=0, risk_medium=0),
-        RepCounts("", due=1, overdue=1, done_yesterday=0, risk_high=0, risk_medium=0),
+        # The day's counts are each rep's own email's: the win-back is not also "overdue",
+        # the birthday of a customer already due is not a second customer (issue #14).
+        RepCounts("王强", overdue=1, due=1, win_back=1, care=0, waiting=2, done_yesterday=1,
+                  risk_high=0, risk_medium=1),
+        RepCounts("李娜", overdue=1, due=1, win_back=0, care=0, waiting=0, done_yesterday=2,
+                  risk_high=1, risk_medium=0),
+        RepCounts("陈刚", overdue=0, due=1, win_back=0, care=0, waiting=0, done_yesterday=0,
+                  risk_high=0, risk_medium=0),
+        RepCounts("", overdue=1, due=1, win_back=0, care=0, waiting=0, done_yesterday=0,
+                  risk_high=0, risk_medium=0),
     ]
 
 
@@ -127,11 +136,11 @@ def test_owner_summary_contents():
              "failed_deliveries": [{"to": "lina@shop.example", "name": "李娜", "error": "550 no"}],
              "register": "客户台账.xlsx"}
     email = owner_email(state.days[3], state, PROBLEMS, facts, Config())
-    assert email.subject == "【每日汇总】11月23日 · 到期4 · 逾期4 · 未分配2 · 数据问题2 · 1封邮件未送达"
+    assert email.subject == "【每日汇总】11月23日 · 到期4 · 逾期3 · 未分配2 · 数据问题2 · 1封邮件未送达"
     assert (email.to, email.kind, email.key) == ("boss@shop.example", "owner", "2026-11-23/owner/张总")
     text = email.text
-    assert "今天到期 4，已逾期 4，上个工作日以来已跟进 3，未分配客户 2。" in text
-    assert "王强：到期 1，逾期 2，已跟进 1，流失风险 高 0 / 中 1" in text
+    assert "今天要联系：逾期 3，今天到期 4，挽回 1，问候 0，顺延 2；上个工作日以来已跟进 3；未分配客户（全部）2。" in text
+    assert "王强：逾期 1，今天到期 1，挽回 1，问候 0，顺延 2，已跟进 1，流失风险 高 0 / 中 1" in text
     assert "张总：" not in text   # a 主管 with nothing to count gets no line
     assert "恒通4S店" in text and "台账上的业务员：赵六" in text
     assert "台账正被打开，没有回写" in text
@@ -146,13 +155,14 @@ def test_owner_summary_without_figures_omits_them():
     email = owner_email(state.days[3], state, [], {}, Config())
     assert "关键数字" not in email.text and "关键数字" not in email.html
     assert "台账里要改的地方" not in email.text
-    assert "【每日汇总】11月23日 · 到期4 · 逾期4 · 未分配2" == email.subject
+    assert "【每日汇总】11月23日 · 到期4 · 逾期3 · 未分配2" == email.subject
 
 
 def test_owner_email_shows_a_days_worth_of_unassigned_tasks():
     state = build_state()
     boss = state.days[3]
-    many = replace(boss, unassigned=boss.unassigned * 20)
+    many = replace(boss, unassigned=tuple(replace(t, customer_id=f"{t.customer_id}-{n}")
+                                          for n in range(20) for t in boss.unassigned))
     config = replace(Config(), tasks=replace(Config().tasks, daily_cap=5))
     email = owner_email(many, state, [], {}, config)
     shown = len(boss.unassigned) * 20 - 5
@@ -166,7 +176,7 @@ def test_english_is_selectable():
     rep = rep_email(state.days[0], state, ENGLISH)
     owner = owner_email(state.days[3], state, PROBLEMS, {}, ENGLISH)
     assert rep.subject == "[Today's follow-ups] 王强 · 23 Nov · 3 customers (+2 tomorrow)"
-    assert owner.subject.startswith("[Daily summary] 23 Nov · 4 due · 4 overdue")
+    assert owner.subject.startswith("[Daily summary] 23 Nov · 4 due · 3 overdue")
     assert "早上好" not in rep.text + rep.html + owner.text + owner.html
     assert "Good morning, 王强!" in rep.text and 'lang="en"' in rep.html
 

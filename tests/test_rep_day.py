@@ -112,9 +112,9 @@ def test_daily_cap_keeps_the_highest_priority_and_counts_the_rest(cap, listed_id
     [zhang] = [d for d in state.days if d.rep == "张三"]
     assert [t.customer_id for t in zhang.tasks] == listed_ids and zhang.over_cap == over
     assert len(state.tasks) == 5
-    assert state.notes["tasks_per_rep"]["张三"] == {"listed": len(listed_ids), "over_cap": over,
-                                                   "follow_up": len(listed_ids), "win_back": 0,
-                                                   "care": 0, "unassigned": 0}
+    assert state.notes["tasks_per_rep"]["张三"] == {"customers": len(listed_ids), "waiting": over,
+                                                   "overdue": len(listed_ids), "due": 0, "win_back": 0,
+                                                   "care": 0, "with_greeting": 0, "unassigned": 0}
 
 
 def test_unassigned_customers_go_to_every_active_manager():

@@ -14,9 +14,8 @@ import re
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from functools import cache
-from pathlib import Path
 
 import pandas as pd
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
@@ -26,7 +25,8 @@ from pipeline.config import Config
 from pipeline.dates.workdays import WorkCalendar
 from pipeline.messages import template_dir
 from pipeline.model import Problem, RepDay, State, Task
-from pipeline.rules.rep_day import active_reps, with_assignment
+from pipeline.rules.cards import count_cards, day_counts, merge_cards
+from pipeline.rules.rep_day import with_assignment
 
 TEMPLATE_DIR = template_dir() / "email"
 # The summary lists the first problems; the full list is in report.xlsx.
@@ -54,13 +54,20 @@ class Email:
 
 @dataclass(frozen=True)
 class RepCounts:
-    """One line of the 主管's per-rep table."""
+    """One line of the 主管's per-rep table: the rep's own email's counts, plus the rep's
+    recent work and churn risks (pipeline.rules.cards defines the day's counts)."""
     rep: str                 # "" = customers without an active rep
-    due: int                 # next follow-up is today
     overdue: int
+    due: int
+    win_back: int
+    care: int
+    waiting: int             # over the daily cap, waiting for the next working day
     done_yesterday: int      # follow-up rows since the previous working day
     risk_high: int
     risk_medium: int
+
+
+TOTALLED = ("overdue", "due", "win_back", "care", "waiting", "done_yesterday", "risk_high", "risk_medium")
 
 
 @cache
@@ -79,7 +86,13 @@ def _environment() -> Environment:
     env.filters["tel"] = tel_href
     env.filters["money"] = money
     env.filters["percent"] = lambda v: f"{float(v):.0%}"
+    env.filters["plural"] = plural
     return env
+
+
+def plural(count: int, one: str, many: str) -> str:
+    """English counts: "1 greeting", "2 greetings"."""
+    return f"{count} {one if count == 1 else many}"
 
 
 def phone_numbers(phone: str) -> list[str]:
@@ -144,25 +157,17 @@ def common_hint(tasks: Sequence[Task]) -> str:
     return hints[0][0] if hints and hints[0][1] >= 2 else ""
 
 
-def task_counts(tasks: Sequence[Task]) -> dict:
-    follow = [t for t in tasks if t.kind == "follow_up"]
-    return {"customers": len({t.customer_id for t in tasks}),
-            "overdue": sum(t.overdue_days > 0 for t in follow),
-            "due": sum(t.overdue_days <= 0 for t in follow),
-            "win_back": sum(t.kind == "win_back" for t in tasks),
-            "care": sum(t.kind == "care" for t in tasks)}
-
-
 def rep_email(day: RepDay, state: State, config: Config) -> Email:
     """The rep's list for the day: only that rep's customers."""
     strangers = [t.customer_id for t in day.tasks if t.rep != day.rep]
     if strangers:
         raise ValueError(f"{day.rep}'s list holds other reps' customers: {strangers}")
+    cards = merge_cards(day.tasks)
     context = {
         "rep": day.rep, "today": state.today, "weekday": state.today.isoweekday(),
-        "sections": _sections(day.tasks), "counts": task_counts(day.tasks),
-        "over_cap": day.over_cap, "record": record_howto(state),
-        "common_hint": common_hint(day.tasks),
+        "sections": _sections(cards), "counts": day_counts(day).as_dict(),
+        "over_cap": day.over_cap, "next_day": next_day(state.today, config),
+        "record": record_howto(state), "common_hint": common_hint(cards),
     }
     return _email("rep", day, state.today, context, config)
 
@@ -172,17 +177,17 @@ def owner_email(day: RepDay, state: State, problems: Sequence[Problem],
     """The 主管's summary: per-rep counts, unassigned customers, problems, figures."""
     figures = state.figures or {}
     rows = rep_counts(state, previous_working_day(state.today, config))
+    unassigned = merge_cards(day.unassigned)
     context = {
         "rep": day.rep, "today": state.today, "weekday": state.today.isoweekday(),
         "rows": rows,
-        "totals": RepCounts("", *(sum(getattr(r, f) for r in rows) for f in
-                                  ("due", "overdue", "done_yesterday", "risk_high", "risk_medium"))),
-        "own_sections": _sections(day.tasks), "own_over_cap": day.over_cap,
-        "own_hint": common_hint(day.tasks),
+        "totals": RepCounts("", *(sum(getattr(r, f) for r in rows) for f in TOTALLED)),
+        "own_sections": _sections(merge_cards(day.tasks)), "own_over_cap": day.over_cap,
+        "own_hint": common_hint(day.tasks), "next_day": next_day(state.today, config),
         # The report lists every unassigned task; the email shows a day's worth.
-        "unassigned_sections": _sections(day.unassigned[:config.tasks.daily_cap]),
-        "unassigned_more": max(len(day.unassigned) - config.tasks.daily_cap, 0),
-        "unassigned_hint": common_hint(day.unassigned),
+        "unassigned_sections": _sections(unassigned[:config.tasks.daily_cap]),
+        "unassigned_more": max(len(unassigned) - config.tasks.daily_cap, 0),
+        "unassigned_hint": common_hint(unassigned),
         "unassigned_customers": _unassigned_total(state),
         "problems": _problem_view(problems),
         "failed": list(run_facts.get("failed_deliveries", ())),
@@ -204,9 +209,19 @@ def writeback_note(writeback: Mapping) -> str:
     return str(writeback.get("reason") or writeback.get("status"))
 
 
+def _calendar(config: Config) -> WorkCalendar:
+    return WorkCalendar(country=config.locale.country, weekend=config.locale.weekend)
+
+
+def next_day(today: date, config: Config) -> dict:
+    """When what is over today's cap comes up: tomorrow, or the next working day after days off."""
+    day = _calendar(config).next_working_day(today + timedelta(days=1))
+    return {"date": day, "weekday": day.isoweekday(), "tomorrow": day == today + timedelta(days=1)}
+
+
 def previous_working_day(today: date, config: Config) -> date:
     """Where "done yesterday" starts: Monday's summary counts Friday's and the weekend's work."""
-    return WorkCalendar(country=config.locale.country, weekend=config.locale.weekend).previous_working_day(today)
+    return _calendar(config).previous_working_day(today)
 
 
 def _assigned(state: State) -> pd.DataFrame:
@@ -220,40 +235,42 @@ def _unassigned_total(state: State) -> int:
 
 
 def rep_counts(state: State, since: date) -> list[RepCounts]:
-    """Due today, overdue, done since ``since`` and churn risks per active rep.
+    """Per active rep: the counts of their own email, done since ``since``, churn risks.
 
-    Customers whose rep is not an active rep are counted on a last line with rep "";
-    a 主管 gets a line only when they have something to count.
+    The day's counts come from ``state.days`` through pipeline.rules.cards, exactly as
+    each rep's email counts them.  Customers whose rep is not an active rep are counted
+    on a last line with rep ""; a 主管 gets a line only when they have something to count.
     """
-    roles = dict(zip(*(active_reps(state)[c] for c in ("name", "role"))))
     customers = _assigned(state)
-    today = pd.Timestamp(state.today)
     owner = customers["assigned_rep"]
-    overdue = _column(customers, "overdue_days", 0).fillna(0).astype(float)
-    next_due = _column(customers, "next_follow_up", pd.NaT)
     risk = _column(customers, "churn_risk", "").fillna("").astype(str)
-
-    followups = state.register.followups
-    followups = followups[~followups["blocked"]]
-    recent = followups[(followups["date"] >= pd.Timestamp(since)) & (followups["date"] < today)]
-    customer_rep = dict(zip(customers["customer_id"], owner))
-    done = Counter((r if r in roles else "") or customer_rep.get(c, "")
-                   for r, c in zip(recent["rep"], recent["customer_id"]))
-
+    done = _done_since(state, customers, since)
+    lists = {d.rep: d for d in state.days}
+    unassigned = [t for t in state.tasks if t.rep == ""] or \
+        next((list(d.unassigned) for d in state.days if d.unassigned), [])
     rows = []
-    for rep in [*roles, ""]:
+    for rep in [*lists, ""]:
+        counts = day_counts(lists[rep]) if rep else count_cards(unassigned)
         mine = owner == rep
-        row = RepCounts(rep=rep,
-                        due=int((mine & (overdue == 0) & (next_due == today)).sum()),
-                        overdue=int((mine & (overdue > 0)).sum()),
-                        done_yesterday=done[rep],
+        row = RepCounts(rep=rep, overdue=counts.overdue, due=counts.due, win_back=counts.win_back,
+                        care=counts.care, waiting=counts.waiting, done_yesterday=done[rep],
                         risk_high=int((mine & (risk == "高")).sum()),
                         risk_medium=int((mine & (risk == "中")).sum()))
         # A 主管 without customers of their own, or nobody unassigned, is no news.
-        if any((row.due, row.overdue, row.done_yesterday, row.risk_high, row.risk_medium)) or \
-                (rep and roles[rep] != schema.ROLE_MANAGER):
+        if any(getattr(row, f) for f in TOTALLED) or (rep and lists[rep].role != schema.ROLE_MANAGER):
             rows.append(row)
     return rows
+
+
+def _done_since(state: State, customers: pd.DataFrame, since: date) -> Counter:
+    """Follow-up rows since ``since`` per active rep (a row without a rep counts for the customer's)."""
+    reps = {d.rep for d in state.days}
+    followups = state.register.followups
+    followups = followups[~followups["blocked"]]
+    recent = followups[(followups["date"] >= pd.Timestamp(since)) & (followups["date"] < pd.Timestamp(state.today))]
+    customer_rep = dict(zip(customers["customer_id"], customers["assigned_rep"]))
+    return Counter((r if r in reps else "") or customer_rep.get(c, "")
+                   for r, c in zip(recent["rep"], recent["customer_id"]))
 
 
 def _column(frame: pd.DataFrame, name: str, empty) -> pd.Series:

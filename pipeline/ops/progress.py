@@ -7,6 +7,7 @@ the stage's name while it works; when the output goes to a file or a scheduler
 """
 from __future__ import annotations
 
+import re
 import sys
 import time
 from collections.abc import Iterable, Iterator
@@ -40,28 +41,49 @@ def progress(iterable: Iterable[T], *, total: int | None = None, desc: str,
     _finished_line(stream, desc, started, ok=True)
 
 
+class Step:
+    """What ``stage`` yields: a step that ran but did not do its job says so (``not_done``)."""
+
+    def __init__(self) -> None:
+        self.outcome: tuple[str, str] | None = None
+
+    def not_done(self, word: str, reason: str) -> None:
+        """E.g. ("未写回", "客户台账正被 王强 打开"): the line says that instead of 完成."""
+        self.outcome = (word, short_reason(reason))
+
+
+def short_reason(reason: str) -> str:
+    """The first clause of a one-line reason, for the progress line (the full one follows)."""
+    return re.split(text("progress.reason_cut"), reason, maxsplit=1)[0].strip()
+
+
 @contextmanager
-def stage(desc: str, *, stream: TextIO | None = None) -> Iterator[None]:
-    """Show one stage of a run: its name while it works, then how long it took."""
+def stage(desc: str, *, stream: TextIO | None = None) -> Iterator[Step]:
+    """Show one stage of a run: its name while it works, then how it ended and how long it took."""
     stream = stream if stream is not None else sys.stdout
     interactive = is_interactive(stream)
     if interactive:
         _say(stream, f"{desc}…")
     started = time.perf_counter()
     ok = False
+    step = Step()
     try:
-        yield
+        yield step
         ok = True
     finally:
         if interactive:
             _say(stream, "\r")
-        _finished_line(stream, desc, started, ok=ok)
+        _finished_line(stream, desc, started, ok=ok, outcome=step.outcome)
 
 
-def _finished_line(stream: TextIO, desc: str, started: float, *, ok: bool) -> None:
+def _finished_line(stream: TextIO, desc: str, started: float, *, ok: bool,
+                   outcome: tuple[str, str] | None = None) -> None:
     seconds = time.perf_counter() - started
-    key = "progress.done" if ok else "progress.failed"
-    _say(stream, text(key, desc=desc, seconds=seconds) + "\n")
+    if ok and outcome:
+        line = text("progress.not_done", desc=desc, word=outcome[0], reason=outcome[1], seconds=seconds)
+    else:
+        line = text("progress.done" if ok else "progress.failed", desc=desc, seconds=seconds)
+    _say(stream, line + "\n")
 
 
 def _say(stream: TextIO, words: str) -> None:

@@ -64,11 +64,11 @@ def terminal_lines(facts: dict) -> list[str]:
     counts, problems = facts["counts"], facts["problems"]
     sev = problems["by_severity"]
     lines = [text("summary.title", date=facts["date"]),
-             text("summary.counts", **counts),
+             text("summary.counts", **{**counts, "reps": facts["notes"].get("reps_working", counts["reps"])}),
              text("summary.problems", total=problems["total"], errors=sev.get("error", 0),
                   warnings=sev.get("warning", 0))]
     for rep, t in facts["notes"].get("tasks_per_rep", {}).items():
-        lines.append(text("summary.rep", rep=rep, tasks=t["listed"], over_cap=t["over_cap"],
+        lines.append(text("summary.rep", rep=rep, tasks=t["customers"], over_cap=t["waiting"],
                           unassigned=t["unassigned"]))
     wb = facts.get("writeback", {})
     lines.append(text(f"summary.writeback.{wb.get('status', 'skipped')}", reason=wb.get("reason", "")))

@@ -49,7 +49,8 @@ def validate(sheets: dict[str, list[list]], config: Config, run_date: date) -> t
         name = _find_sheet(sheets, spec, config)
         if name is None:
             if not spec.optional:
-                raise RegisterError(text("register.missing_sheet", sheet=spec.names[0]))
+                raise RegisterError(text("register.missing_sheet_found", sheet=spec.names[0], key=spec.key,
+                                         found=_listed(sheets)))
             problems.append(problem(spec.names[0], None, "", "", "missing_sheet", name=spec.names[0]))
             frames[spec.key], layouts[spec.key] = empty_frame(spec, []), SheetLayout(sheet=spec.names[0])
             continue
@@ -60,6 +61,13 @@ def validate(sheets: dict[str, list[list]], config: Config, run_date: date) -> t
         register, found = check(register, run_date)
         problems += found
     return register, problems
+
+
+def _listed(names, limit: int = 20) -> str:
+    """What was found instead, so the user can name it in [aliases]: 「客户资料」、「业务员」…"""
+    names = [str(n) for n in names]
+    shown = text("register.found_joiner").join(text("register.found_name", name=n) for n in names[:limit])
+    return shown + ("…" if len(names) > limit else "") if names else text("register.found_none")
 
 
 def _find_sheet(sheets: dict, spec: schema.SheetSpec, config: Config) -> str | None:
@@ -86,7 +94,8 @@ def _read_sheet(rows: list[list], sheet: str, spec: schema.SheetSpec, config: Co
     found = _header_map(header_row, spec, config)
     for f in spec.fields:
         if f.required and f.name not in found:
-            raise RegisterError(text("register.missing_column", sheet=sheet, column=f.header))
+            raise RegisterError(text("register.missing_column_found", sheet=sheet, column=f.header,
+                                     key=spec.key, field=f.name, found=_listed(h for h in header_row if h)))
     width = len(header_row)
     cells_ = _grid(rows[1:], width)
     grid = pd.DataFrame(cells_, columns=range(width), dtype=object)

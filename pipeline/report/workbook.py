@@ -17,7 +17,7 @@ import pandas as pd
 import xlsxwriter
 
 from pipeline import schema
-from pipeline.messages import text
+from pipeline.messages import register_text, text
 from pipeline.model import Problem, State
 from pipeline.report import churn as report_churn
 
@@ -132,7 +132,7 @@ def _customer_table(state: State):
             kinds.append(kind)
     values = [customers[c].tolist() for c in columns]
     if "key_account" in columns:
-        yes, no = text("yes"), text("no")
+        yes, no = register_text("yes"), register_text("no")   # the register's column, its words
         i = columns.index("key_account")
         values[i] = [yes if v is True else no if v is False else "" for v in values[i]]
     return headers, kinds, values

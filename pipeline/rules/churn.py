@@ -14,7 +14,8 @@ Reads the columns the history and grading stages add (order_count = order days,
 last_order, order_gaps_median in days, revenue_window, latest_satisfaction, lifecycle,
 grade, overdue_days, interval_days) and the register's orders.  Adds p_alive and
 expected_value (see ``pipeline.models.churn_model``), churn_risk,
-churn_reasons (tuple of str) and churn_reason (the sentences joined by "；").
+churn_reasons (tuple of str, in the configured language, for emails and the report) and
+churn_reason (the register's 风险原因: the sentences in the register's language joined by "；").
 Everything is column-wise: 50,000 customers take well under a second plus the fit.
 """
 from __future__ import annotations
@@ -24,7 +25,7 @@ from dataclasses import replace
 import numpy as np
 import pandas as pd
 
-from pipeline.messages import text
+from pipeline.messages import REGISTER_LANGUAGE, language, speaking, text
 from pipeline.model import Problem, State
 from pipeline.models.churn_model import apply_model, known_orders
 from pipeline.rules.customer_state import ACTIVE
@@ -49,17 +50,21 @@ def churn_risk(state: State, config) -> tuple[State, list[Problem]]:
         _model(customers, config.churn),   # p_alive is NaN throughout when not fitted
     )
     rank = np.zeros(len(customers), dtype=int)
-    columns = []
+    fired_rules = []
     for fired, reason in rules:
         fired = np.where(applies, fired, 0)
         rank = np.maximum(rank, fired)
-        columns.append(_sentences(fired > 0, reason))
-    reasons = _reasons(columns, len(customers))
-    joiner = text("churn.reason.joiner")
+        fired_rules.append((fired > 0, reason))
+    reasons = _reasons([_sentences(*f) for f in fired_rules], len(customers))
+    # 风险原因 is a register column: in the register's words whatever the email language.
+    same = language() == REGISTER_LANGUAGE
+    with speaking(REGISTER_LANGUAGE):
+        written = reasons if same else _reasons([_sentences(*f) for f in fired_rules], len(customers))
+        joiner = text("churn.reason.joiner")
     customers = customers.assign(
         churn_risk=np.where(applies, _RANK_LEVEL[rank], ""),
         churn_reasons=pd.Series(reasons, index=customers.index, dtype=object),
-        churn_reason=[joiner.join(r) for r in reasons],
+        churn_reason=[joiner.join(r) for r in written],
     )
     return replace(state, customers=customers), []
 

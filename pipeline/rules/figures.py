@@ -116,10 +116,18 @@ def at_risk(customers: pd.DataFrame, reps: pd.Series) -> pd.DataFrame:
     return rows.sort_values(["high", "value", "customer_id"], ascending=[False, False, True])
 
 
+def _reasons_text(row) -> str:
+    # The email's language (churn_reason is the register's 风险原因, in the register's words).
+    reasons = getattr(row, "churn_reasons", None)
+    if isinstance(reasons, (tuple, list)):
+        return text("churn.reason.joiner").join(reasons)
+    return str(row.churn_reason)
+
+
 def top_risks(customers: pd.DataFrame, reps: pd.Series, limit: int = TOP_RISKS) -> list[dict]:
     """The first ``limit`` rows of ``at_risk``, as plain dicts."""
     return [{"customer_id": str(r.customer_id), "name": str(r.name), "rep": str(r.rep_label),
-             "churn_risk": str(r.churn_risk), "churn_reason": str(r.churn_reason),
+             "churn_risk": str(r.churn_risk), "churn_reason": _reasons_text(r),
              "expected_value": float(r.value),
              "last_order": r.last_order.date().isoformat() if pd.notna(r.last_order) else ""}
             for r in at_risk(customers, reps).head(limit).itertuples(index=False)]

@@ -10,7 +10,10 @@ Customers whose rep is empty, unknown or not 在职 are unassigned (``Task.rep``
 their tasks go to every active 主管 in ``RepDay.unassigned``, not capped, since the
 主管 hands them out rather than works through them.
 
-Sets ``state.tasks`` (every task, in order, before the cap), ``state.days`` and
+One customer is one card: a customer's later tasks (a greeting for a customer already due)
+are folded into their first task (``Task.also``, see ``pipeline.rules.cards``), so the cap
+and every count are in customers.
+Sets ``state.tasks`` (every card, in order, before the cap), ``state.days`` and
 ``state.notes["tasks_per_rep"]`` / ``["unassigned_tasks"]`` / ``["tasks_total"]``.
 Reasons include the churn stage's ``churn_reasons`` column (tuples of str) when present.
 """
@@ -25,13 +28,14 @@ from pipeline import schema
 from pipeline.config import Config
 from pipeline.messages import text
 from pipeline.model import Problem, RepDay, State, Task
+from pipeline.rules.cards import count_cards, merge_cards
 from pipeline.rules.customer_state import LOST
 from pipeline.rules.history import text_column
 
 KINDS = ("follow_up", "win_back", "care")
 GRADE_RANK = {g: i for i, g in enumerate(schema.GRADES)}
 # The customer columns a task is made from (besides the task's own due/overdue/lead).
-TASK_COLUMNS = ("customer_id", "name", "contact", "phone", "grade", "key_account", "latest_note",
+TASK_COLUMNS = ("customer_id", "name", "contact", "phone", "wechat", "grade", "key_account", "latest_note",
                 "assigned_rep", "rep", "grade_basis", "grade_close", "order_gaps_median",
                 "last_contact", "last_order", "rep_next_follow_up", "next_follow_up")
 
@@ -44,7 +48,8 @@ def rep_days(state: State, config: Config) -> tuple[State, list[Problem]]:
     follow_ups = make_tasks(state, sort_follow_ups(due.loc[~lost]), "follow_up")
     win_backs = make_tasks(state, sort_win_backs(due.loc[lost]), "win_back")
     others = sorted(state.tasks, key=later_order)
-    tasks = tuple(follow_ups + win_backs + others)
+    # One customer, one card: a birthday of a customer already due is folded into their card.
+    tasks = tuple(merge_cards(follow_ups + win_backs + others))
 
     days, problems = build_days(state, tasks, config.tasks.daily_cap)
     notes = {**state.notes, **task_notes(tasks, days)}
@@ -115,11 +120,16 @@ def make_tasks(state: State, frame: pd.DataFrame, kind: str, due: pd.Series | No
         tasks.append(Task(
             rep=row["assigned_rep"], kind=kind, customer_id=str(row["customer_id"]),
             customer_name=str(row["name"]), contact=str(row["contact"]), phone=str(row["phone"]),
+            wechat=_text(row["wechat"]),
             grade=row["grade"], key_account=bool(row["key_account"]), due=row["due"].date(),
             overdue_days=int(row["overdue"]), reasons=task_reasons(row, kind, today),
             latest_note=str(row["latest_note"]), record_hint=hint, care_event=row["event"],
             owner_rep="" if row["assigned_rep"] else row["rep"]))
     return tasks
+
+
+def _text(value) -> str:
+    return "" if value is None or (not isinstance(value, str) and pd.isna(value)) else str(value).strip()
 
 
 def task_reasons(row: dict, kind: str, today: pd.Timestamp) -> tuple[str, ...]:
@@ -182,10 +192,12 @@ def no_manager_problem(state: State, count: int) -> Problem:
 
 
 def task_notes(tasks: tuple[Task, ...], days: tuple[RepDay, ...]) -> dict:
+    """The per-rep counts of summary.json and the terminal: pipeline.rules.cards' definitions."""
     per_rep = {}
     for day in days:
-        counts = {kind: sum(t.kind == kind for t in day.tasks) for kind in KINDS}
-        per_rep[day.rep] = {"listed": len(day.tasks), "over_cap": day.over_cap, **counts,
+        per_rep[day.rep] = {**count_cards(day.tasks, day.over_cap).as_dict(),
                             "unassigned": len(day.unassigned)}
+    # "业务员 N 人": the reps who work here with the role 业务员 (not the 主管, not who left).
     return {"tasks_per_rep": per_rep, "tasks_total": len(tasks),
+            "reps_working": sum(d.role == schema.ROLE_REP for d in days),
             "unassigned_tasks": sum(t.rep == "" for t in tasks)}

@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from pipeline import schema
-from pipeline.messages import text
+from pipeline.messages import register_text, text
 from pipeline.writeback.columns import OutColumn
 from pipeline.writeback.lock import FileSnapshot, find_lock, make_backup, snapshot
 from pipeline.writeback.package import (
@@ -93,7 +93,8 @@ def _cell_value(value, kind: str):
     if kind in ("percent", "money"):
         return float(value)
     if isinstance(value, (bool, np.bool_)):
-        return text("yes") if value else text("no")
+        # The register's own words (是/否), whatever language the emails are in.
+        return register_text("yes") if value else register_text("no")
     return str(value) or None
 
 
