@@ -30,6 +30,7 @@ LIFECYCLES = ("潜在", "现实", "流失")
 TOP_SHARE = 0.2          # "the top 20% of customers"
 TOP_RISKS = 10
 MONTHS = 12
+ONCE_LEFT_DAYS = 90      # "bought once and left": no second order within this many days
 
 
 def owner_figures(state: State, config) -> tuple[State, list[Problem]]:
@@ -54,6 +55,9 @@ def owner_figures(state: State, config) -> tuple[State, list[Problem]]:
         "receivables_total": float(customers["overdue_receivable"].fillna(0.0).sum()),
         "receivables_customers": int((customers["overdue_receivable"].fillna(0.0) > 0).sum()),
         "top_risks": top_risks(customers, reps),
+        "month_to_date": month_to_date(state.today),
+        "customer_trend": customer_trend(orders, _known_followups(state, customers), customers,
+                                         state.today),
     }
     return replace(state, figures=figures), []
 
@@ -123,3 +127,63 @@ def top_risks(customers: pd.DataFrame, reps: pd.Series, limit: int = TOP_RISKS) 
              "expected_value": float(r.value),
              "last_order": r.last_order.date().isoformat() if pd.notna(r.last_order) else ""}
             for r in at_risk(customers, reps).head(limit).itertuples(index=False)]
+
+
+def month_to_date(today) -> str:
+    """T's month ("2026-11") when T is not its last day: that month is not over and its
+    figures are not a full month's; "" on the month's last day."""
+    day = pd.Timestamp(today)
+    return "" if day.is_month_end else str(day.to_period("M"))
+
+
+def _known_followups(state: State, customers: pd.DataFrame) -> pd.DataFrame:
+    followups = state.register.followups
+    keep = (~followups["blocked"].astype(bool) & followups["date"].notna()
+            & (followups["date"] <= pd.Timestamp(state.today))
+            & followups["customer_id"].isin(customers["customer_id"]))
+    return followups.loc[keep, ["customer_id", "date"]]
+
+
+def customer_trend(orders: pd.DataFrame, followups: pd.DataFrame, customers: pd.DataFrame,
+                   today, months: int = MONTHS, window: int = ONCE_LEFT_DAYS) -> list[dict]:
+    """Per calendar month, the ``months`` up to T's (that one up to T):
+
+    - ``bought``: customers with an order in the month;
+    - ``bought_again``: of those, the ones who had ordered before the month;
+    - ``once_left``: customers whose first order was in the month and who did not order
+      again within ``window`` days after it; None while the window of a first order in
+      the month can still be running (the month's end + ``window`` is after T);
+    - ``never_contacted``: customers on file at the month's end (建档日期 on or before it,
+      or none) with no follow-up and no order on or before it (nor, without either, a
+      最近联系 of their own).
+
+    ``orders``/``followups``: customer_id and date, already limited to T and to the
+    ``customers`` (customer_id, created, last_contact) counted.
+    """
+    T = pd.Timestamp(today)
+    days = orders[["customer_id", "date"]].drop_duplicates()
+    first = days.groupby("customer_id")["date"].min()
+    second = days[days["date"] > days["customer_id"].map(first)].groupby("customer_id")["date"].min()
+    gap = (second.reindex(first.index) - first).dt.days
+    left = first[~(gap <= window)]                      # no second order day within window
+    first_contact = pd.concat([first, followups.groupby("customer_id")["date"].min()],
+                              axis=1).min(axis=1)
+    contact = customers["customer_id"].map(first_contact)
+    contact = contact.fillna(customers["last_contact"])
+    created = customers["created"]
+    rows = []
+    for month in pd.period_range(end=T.to_period("M"), periods=months, freq="M"):
+        start, end = month.start_time, min(month.end_time.normalize(), T)
+        ordered = days.loc[(days["date"] >= start) & (days["date"] <= end), "customer_id"].unique()
+        before = first.reindex(ordered) < start
+        on_file = created.isna() | (created <= end)
+        rows.append({
+            "month": str(month),
+            "to_date": end < month.end_time.normalize(),
+            "bought": int(len(ordered)),
+            "bought_again": int(before.sum()),
+            "once_left": (None if end + pd.Timedelta(days=window) > T or end < month.end_time.normalize()
+                          else int(((left >= start) & (left <= end)).sum())),
+            "never_contacted": int((on_file & ~(contact <= end)).sum()),
+        })
+    return rows
