@@ -113,3 +113,35 @@ def test_the_view_is_changed_once_over_many_nights(tmp_path):
         sheet = etree.fromstring(z.read("xl/worksheets/sheet1.xml"))
     assert len(sheet.findall(".//{*}pane")) == 1
     assert len(sheet.findall(".//{*}conditionalFormatting")) == 3
+
+
+def defined_names(data: bytes) -> list[str]:
+    with zipfile.ZipFile(io.BytesIO(data)) as z:
+        book = etree.fromstring(z.read("xl/workbook.xml"))
+    return [n.text for n in book.iter("{*}definedName")]
+
+
+def test_the_filter_database_name_grows_with_the_filter(tmp_path):
+    data = register(tmp_path / "r.xlsx")
+    assert defined_names(data) == ["客户!$A$1:$E$4"]
+    once = build_updated(data, "客户", columns()).data
+    assert defined_names(once) == ["客户!$A$1:$H$4"]
+    book = openpyxl.load_workbook(io.BytesIO(once))
+    assert book["客户"].auto_filter.ref == "A1:H4"
+
+
+def test_libreoffice_shows_filter_buttons_over_the_computed_columns(tmp_path):
+    import shutil
+    import subprocess
+    office = shutil.which("libreoffice") or shutil.which("soffice")
+    if not office:
+        pytest.skip("LibreOffice not installed")
+    path = tmp_path / "after.xlsx"
+    path.write_bytes(build_updated(register(tmp_path / "r.xlsx"), "客户", columns()).data)
+    out = tmp_path / "out"
+    subprocess.run([office, "--headless", f"-env:UserInstallation=file://{tmp_path}/lo",
+                    "--convert-to", "xlsx", "--outdir", str(out), str(path)],
+                   check=True, capture_output=True, timeout=180)
+    sheet = openpyxl.load_workbook(out / "after.xlsx")["客户"]
+    assert sheet.auto_filter.ref == "A1:H4"
+    assert [str(cf.sqref) for cf in sheet.conditional_formatting][-1] == "G2:G1048576"

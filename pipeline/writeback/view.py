@@ -10,10 +10,16 @@ a choice the staff made:
   frozen too (plus the header row when no row was frozen), so scrolling right to the
   computed columns keeps the customer's name; a pane that already has columns
   (xSplit) or a plain split (not frozen) is the staff's and is left alone;
+- LibreOffice takes a sheet's filter range from the hidden defined name
+  _xlnm._FilterDatabase, so that name's range grows with the filter (``grow_filter_name``;
+  the only bytes of workbook.xml that change);
 - 下次跟进 is coloured against TODAY() by conditional formatting (overdue red, due
   today orange), so the colours stay right when the file is opened days later.
 """
 from __future__ import annotations
+
+import re
+from xml.sax.saxutils import escape
 
 from lxml import etree
 
@@ -137,3 +143,47 @@ def _highest_priority(root: etree._Element) -> int:
     if extensions is not None:
         rules += list(extensions.iter("{*}cfRule"))
     return max((int(p) for p in (r.get("priority", "") for r in rules) if p.isdigit()), default=0)
+
+
+_FILTER = re.compile(rb'<(?:\w+:)?autoFilter\b[^>]*?\bref="([A-Z]+[0-9]+(?::[A-Z]+[0-9]+)?)"')
+
+
+def filter_range(sheet_xml: bytes) -> str | None:
+    """The sheet's own AutoFilter range (it follows sheetData, so only the tail is searched)."""
+    tail = sheet_xml[sheet_xml.rfind(b"sheetData>"):]
+    match = _FILTER.search(tail)
+    return match.group(1).decode() if match else None
+
+
+def grow_filter_name(package, sheet_name: str, old_sheet: bytes,
+                     new_sheet: bytes) -> tuple[str, bytes] | None:
+    """workbook.xml with the sheet's _xlnm._FilterDatabase over the grown filter range, as
+    (part, bytes); None when the filter did not grow or the name is not one we can
+    rewrite exactly (then Excel still uses the sheet's own range)."""
+    old, new = filter_range(old_sheet), filter_range(new_sheet)
+    if not old or not new or old == new:
+        return None
+    book = next((target for kind, target in package.relationships("").values()
+                 if kind.endswith("/officeDocument")), "xl/workbook.xml")
+    data = package.read(book)
+    root = package.xml(book)
+    names = [sheet.get("name") for sheet in root.iter(M + "sheet")]
+    if sheet_name not in names:
+        return None
+    index = str(names.index(sheet_name))
+    for name in root.iter(M + "definedName"):
+        if name.get("name") == "_xlnm._FilterDatabase" and name.get("localSheetId") == index:
+            before = name.text or ""
+            old_abs, new_abs = _absolute(old), _absolute(new)
+            if not before.endswith("!" + old_abs):
+                return None
+            after = before[:-len(old_abs)] + new_abs
+            wanted = f">{escape(before)}<".encode()
+            if data.count(wanted) != 1:
+                return None
+            return book, data.replace(wanted, f">{escape(after)}<".encode())
+    return None
+
+
+def _absolute(ref: str) -> str:
+    return ":".join(re.sub(r"([A-Z]+)([0-9]+)", r"$\1$\2", part) for part in ref.split(":"))
