@@ -18,6 +18,7 @@ from pipeline.messages import text
 from pipeline.model import State
 from pipeline.palette import CHART_HIGH, CHART_MEDIUM, RED, ORANGE, html
 from pipeline.report import trend as report_trend
+from pipeline.report.look import lines_needed, printable
 from pipeline.rules.churn import HIGH, MEDIUM
 from pipeline.rules.figures import LIFECYCLES, at_risk, counted
 from pipeline.schema import GRADES
@@ -56,6 +57,7 @@ def write_churn_sheet(workbook, state: State):
         sheet.write_string(0, col, name, f["header"])
         sheet.set_column(col, col, width)
     sheet.freeze_panes(1, 0)
+    printable(sheet)
     if "churn_risk" not in state.customers.columns:
         return sheet
     rows = at_risk(*counted(state))
@@ -69,7 +71,10 @@ def write_churn_sheet(workbook, state: State):
         sheet.write_string(r, 3, str(c.phone or ""), f["top"])
         sheet.write_string(r, 4, str(c.rep_label), f["top"])
         sheet.write_string(r, 5, str(c.churn_risk), f["high"] if c.high else f["medium"])
-        sheet.write_string(r, 6, "\n".join(c.churn_reasons), f["wrap"])
+        reasons = "\n".join(c.churn_reasons)
+        sheet.write_string(r, 6, reasons, f["wrap"])
+        if lines_needed(reasons, 56) > 1:       # no program grows the row on opening
+            sheet.set_row(r, 15 * lines_needed(reasons, 56) + 2)
         sheet.write_number(r, 7, float(c.value), f["money"])
         _write_date(sheet, r, 8, c.last_order, f["date"])
         _write_date(sheet, r, 9, c.last_contact, f["date"])
@@ -91,6 +96,8 @@ def write_stats_sheet(workbook, state: State):
     f = _formats(workbook)
     sheet.set_column(0, 0, 34)
     sheet.set_column(1, 2, 14)
+    sheet.set_column(3, 4, 12)          # the trend table's last two columns
+    printable(sheet, header_row=None)
     sheet.write_string(0, 0, text("churn.stats.title", date=state.today.isoformat()), f["title"])
     if not figures:
         return sheet
@@ -114,12 +121,20 @@ def write_stats_sheet(workbook, state: State):
         if chart and data:
             workbook_chart = _chart(workbook, sheet.name, chart, text(f"churn.stats.{title}"),
                                     [text(f"churn.stats.{h}") for h in headers[1:]],
-                                    first, first + len(data) - 1, len(headers) - 1)
+                                    first, first + len(data) - 1, len(headers) - 1,
+                                    _to_date_points(len(data)) if title == "month_title" and to_date
+                                    else None)
             sheet.insert_chart(first - 2, CHART_COLUMN, workbook_chart)
             row = max(row, first - 2 + CHART_ROWS)
         row += 1
     report_trend.write_trend(workbook, sheet, row, figures.get("customer_trend", []), f)
     return sheet
+
+
+def _to_date_points(n: int) -> list:
+    """The running month's bar pale and dashed: it is not a whole month (本月至今)."""
+    return [None] * (n - 1) + [{"fill": {"color": "#DDEBF7"},
+                                "border": {"color": "#4472C4", "dash_type": "dash"}}]
 
 
 def _ordered(counts: dict, keys) -> list[tuple[str, int]]:
@@ -154,9 +169,9 @@ def _table(sheet, row: int, title: str, headers: list[str], data, f: dict, numbe
 
 
 def _chart(workbook, sheet_name: str, kind: str, title: str, series_names: list[str],
-           first: int, last: int, n_series: int):
+           first: int, last: int, n_series: int, points: list | None = None):
     """A native chart over the table rows first..last: categories in column A,
-    one series per value column."""
+    one series per value column; ``points``: per-point formats of the first series."""
     options = {"type": "column", "subtype": "stacked"} if kind == "stacked" else {"type": kind}
     chart = workbook.add_chart(options)
     # 高 red, 中 orange: the same colours as the register and the other sheets.
@@ -169,6 +184,7 @@ def _chart(workbook, sheet_name: str, kind: str, title: str, series_names: list[
             "categories": [sheet_name, first, 0, last, 0],
             "values": [sheet_name, first, col, last, col],
             **({"data_labels": {"value": True, "percentage": False}} if kind == "pie" else {}),
+            **({"points": points} if points and col == 1 else {}),
         })
     chart.set_title({"name": title})
     if kind != "pie":

@@ -12,7 +12,7 @@ import pandas as pd
 
 from pipeline.messages import text
 from pipeline.model import State
-from pipeline.report.look import colour_columns
+from pipeline.report.look import colour_columns, printable
 from pipeline.rules.figures import counted
 
 KEYS = ("customer_id", "name", "rep", "amount", "days", "oldest", "contact", "phone")
@@ -44,6 +44,7 @@ def write_debts_sheet(book, state: State):
         sheet.write_string(0, col, text(f"sheets.debts.{key}"), header)
         sheet.set_column(col, col, width)
     sheet.freeze_panes(1, 0)
+    printable(sheet)
     rows = owing(state)
     if rows.empty:
         sheet.write_string(1, 0, text("sheets.debts.none"))

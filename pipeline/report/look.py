@@ -8,6 +8,8 @@ skipped.  Next follow-up is coloured against TODAY(), as in the register.
 """
 from __future__ import annotations
 
+import math
+
 from xlsxwriter.utility import xl_rowcol_to_cell
 
 from pipeline.palette import DUE_TODAY, GRADE_COLOURS, GREY, OVERDUE, RISK_COLOURS, html
@@ -63,3 +65,22 @@ def _formats(book) -> dict:
 def _a1(row: int, col: int) -> str:
     return xl_rowcol_to_cell(row, col)
 
+
+
+def lines_needed(text: str, width: float) -> int:
+    """Lines ``text`` wraps to in a column ``width`` characters wide (a Chinese character
+    draws about 1.75 digits wide), at most 12."""
+    room = max(width - 1, 4)
+    units = (sum(1.75 if ord(ch) > 0x2E80 else 1 for ch in part) for part in text.split("\n"))
+    return min(12, sum(max(1, math.ceil(u / room)) for u in units))
+
+
+def printable(sheet, header_row: int | None = 0, fit_width: bool = True) -> None:
+    """A4 landscape, the header row (0-based; None: none) repeated on every page, and
+    (``fit_width``) every column on one page's width: what the shop gets when it prints."""
+    sheet.set_paper(9)
+    sheet.set_landscape()
+    if header_row is not None:
+        sheet.repeat_rows(header_row)
+    if fit_width:
+        sheet.fit_to_pages(1, 0)

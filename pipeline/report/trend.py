@@ -22,7 +22,7 @@ def write_trend(workbook, sheet, row: int, trend: list[dict], f: dict) -> int:
     sheet.write_string(row, 0, title, f["title"])
     sheet.merge_range(row + 1, 0, row + 1, CHART_COLUMN - 1,
                       text("sheets.trend.note", days=ONCE_LEFT_DAYS), f["wrap"])
-    sheet.set_row(row + 1, 78)
+    sheet.set_row(row + 1, 50)
     head = row + 2
     for col, key in enumerate(("month", *SERIES)):
         sheet.write_string(head, col, text(f"sheets.trend.{key}"), f["header"])

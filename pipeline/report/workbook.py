@@ -21,7 +21,7 @@ from pipeline.messages import text
 from pipeline.model import Problem, State
 from pipeline.report import churn as report_churn
 from pipeline.report import debts as report_debts
-from pipeline.report.look import colour_columns
+from pipeline.report.look import colour_columns, lines_needed, printable
 from pipeline.rules.rep_day import KINDS
 
 EXCEL_EPOCH = pd.Timestamp("1899-12-30")
@@ -45,17 +45,18 @@ def write_report(path: Path, state: State, problems: Sequence[Problem]) -> None:
 
 
 def _styles(book) -> dict:
+    # Top-aligned throughout, so a row made tall by a wrapped 原因 still reads as one line.
     return {"header": book.add_format({"bold": True, "bg_color": "#DDEBF7", "border": 1, "text_wrap": True,
                                        "valign": "top"}),
-            "date": book.add_format({"num_format": "yyyy-mm-dd"}),
-            "percent": book.add_format({"num_format": "0%"}),
-            "money": book.add_format({"num_format": "#,##0.00"}),
-            "int": book.add_format({"num_format": "0"}),
-            "number": None,
+            "date": book.add_format({"num_format": "yyyy-mm-dd", "valign": "top"}),
+            "percent": book.add_format({"num_format": "0%", "valign": "top"}),
+            "money": book.add_format({"num_format": "#,##0.00", "valign": "top"}),
+            "int": book.add_format({"num_format": "0", "valign": "top"}),
+            "number": book.add_format({"valign": "top"}),
             "wrap": book.add_format({"text_wrap": True, "valign": "top"}),
             "note": book.add_format({"text_wrap": True, "valign": "top", "italic": True,
                                      "font_color": "#595959"}),
-            "text": None}
+            "text": book.add_format({"valign": "top"})}
 
 
 # Sentences (原因, 风险原因, notes) wrap in a column this wide instead of being cut off.
@@ -74,6 +75,7 @@ def _write_table(book, styles: dict, name: str, headers: list[str], kinds: list[
         sheet.set_row(0, 15 * (note.count("\n") + 1) + 4)
     sheet.write_row(top, 0, headers, styles["header"])
     # Column by column: one type test per column instead of one per cell (50,000 rows × 30 columns).
+    lines = [1] * (len(columns[0]) if columns else 0)
     for c, (values, kind) in enumerate(zip(columns, kinds)):
         write = sheet.write_string if kind in ("text", "wrap") else sheet.write_number
         style = styles[kind]
@@ -84,11 +86,29 @@ def _write_table(book, styles: dict, name: str, headers: list[str], kinds: list[
         key = keys[c] if c < len(keys) else ""
         limit = WRAP_WIDTH.get(key, 60) if kind == "wrap" else 60
         sheet.set_column(c, c, min(max(width + 2, 8), limit))
+        if kind == "wrap":
+            _count_lines(lines, values, min(max(width + 2, 8), limit))
+    # Neither Excel nor LibreOffice grows a row for wrapped text on opening: set the heights.
+    for r, n in enumerate(lines, start=top + 1):
+        if n > 1:
+            sheet.set_row(r, LINE_HEIGHT * n + 2)
     sheet.freeze_panes(top + 1, 0)
     rows = len(columns[0]) if columns else 0
     sheet.autofilter(top, 0, top + max(rows, 1), max(len(headers) - 1, 0))
     colour_columns(book, sheet, top + 1, top + rows,
                    {k: i for i, k in enumerate(keys)}, postponed=text("sheets.tasks.postponed"))
+    # The customer sheet is too wide to fit one page's width readably: it prints across.
+    printable(sheet, top, fit_width=len(headers) <= 16)
+
+
+LINE_HEIGHT = 15
+
+
+def _count_lines(lines: list[int], values: list, width: float) -> None:
+    """Raise each row's line count to what its text needs in a column ``width`` wide."""
+    for i, value in enumerate(values):
+        if isinstance(value, str) and value:
+            lines[i] = max(lines[i], lines_needed(value, width))
 
 
 def _by_column(rows: list[list], width: int) -> list[list]:
