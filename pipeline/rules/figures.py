@@ -163,14 +163,14 @@ def customer_trend(orders: pd.DataFrame, followups: pd.DataFrame, customers: pd.
     T = pd.Timestamp(today)
     days = orders[["customer_id", "date"]].drop_duplicates()
     first = days.groupby("customer_id")["date"].min()
-    second = days[days["date"] > days["customer_id"].map(first)].groupby("customer_id")["date"].min()
+    second = days[days["date"] > _lookup(days["customer_id"], first)].groupby("customer_id")["date"].min()
     gap = (second.reindex(first.index) - first).dt.days
     left = first[~(gap <= window)]                      # no second order day within window
-    first_contact = pd.concat([first, followups.groupby("customer_id")["date"].min()],
-                              axis=1).min(axis=1)
-    contact = customers["customer_id"].map(first_contact)
-    contact = contact.fillna(customers["last_contact"])
-    created = customers["created"]
+    touches = pd.concat([days, followups[["customer_id", "date"]]], ignore_index=True)
+    first_contact = touches.groupby("customer_id")["date"].min()
+    contact = pd.to_datetime(_lookup(customers["customer_id"], first_contact))
+    contact = contact.fillna(pd.to_datetime(customers["last_contact"]))
+    created = pd.to_datetime(customers["created"])
     rows = []
     for month in pd.period_range(end=T.to_period("M"), periods=months, freq="M"):
         start, end = month.start_time, min(month.end_time.normalize(), T)
@@ -187,3 +187,9 @@ def customer_trend(orders: pd.DataFrame, followups: pd.DataFrame, customers: pd.
             "never_contacted": int((on_file & ~(contact <= end)).sum()),
         })
     return rows
+
+
+def _lookup(keys: pd.Series, values: pd.Series) -> pd.Series:
+    """``values`` (unique index) at each of ``keys``, NaT/NaN where missing.  Not
+    Series.map: it fails on an empty datetime mapper (pandas casts it to float)."""
+    return pd.Series(values.reindex(keys.to_numpy()).to_numpy(), index=keys.index)
