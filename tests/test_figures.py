@@ -6,6 +6,8 @@ from datetime import date, timedelta
 
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from pipeline.config import Config
 from pipeline.rules.churn import churn_risk
@@ -198,3 +200,21 @@ def test_trend_of_a_shop_without_orders_or_follow_ups():
                                           "last_contact": pd.NaT}))
     assert len(months) == 12 and all(m["bought"] == 0 and m["never_contacted"] == 1
                                      for m in months.values())
+
+
+_days = st.dates(min_value=date(2025, 6, 1), max_value=TREND_T)
+
+
+@settings(max_examples=60, deadline=None)
+@given(orders=st.lists(st.tuples(st.sampled_from("ABCDE"), _days), max_size=25),
+       followups=st.lists(st.tuples(st.sampled_from("ABCDEF"), _days), max_size=10))
+def test_trend_counts_hold_together(orders, followups):
+    months = _trend(orders, followups)
+    ever = {c for c, _ in orders} | {c for c, _ in followups}
+    for row in months.values():
+        assert 0 <= row["bought_again"] <= row["bought"] <= len({c for c, _ in orders})
+        firsts = {c for c in {c for c, _ in orders}
+                  if min(d for x, d in orders if x == c).strftime("%Y-%m") == row["month"]}
+        assert row["once_left"] is None or row["once_left"] <= len(firsts)
+        assert 0 <= row["never_contacted"] <= len(ever)
+    assert months["2026-11"]["never_contacted"] == 0      # everyone here was touched by T

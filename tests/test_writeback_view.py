@@ -145,3 +145,11 @@ def test_libreoffice_shows_filter_buttons_over_the_computed_columns(tmp_path):
     sheet = openpyxl.load_workbook(out / "after.xlsx")["客户"]
     assert sheet.auto_filter.ref == "A1:H4"
     assert [str(cf.sqref) for cf in sheet.conditional_formatting][-1] == "G2:G1048576"
+
+
+def test_a_filter_short_of_computed_columns_from_an_earlier_night_grows(tmp_path):
+    # An older run added the computed headers but left the staff's filter where it was.
+    headers = HEADERS + ["等级", "下次跟进", "流失风险"]
+    sheet = updated(tmp_path, register(tmp_path / "r.xlsx", headers=headers, filter_to=4))
+    assert [c.value for c in sheet[1]] == headers
+    assert sheet.auto_filter.ref == "A1:H4"
