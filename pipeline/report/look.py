@@ -71,6 +71,8 @@ def lines_needed(text: str, width: float) -> int:
     """Lines ``text`` wraps to in a column ``width`` characters wide (a Chinese character
     draws about 1.75 digits wide), at most 12."""
     room = max(width - 1, 4)
+    if len(text) * 1.75 <= room and "\n" not in text:
+        return 1                # the common short reason, without measuring it
     units = (sum(1.75 if ord(ch) > 0x2E80 else 1 for ch in part) for part in text.split("\n"))
     return min(12, sum(max(1, math.ceil(u / room)) for u in units))
 
