@@ -171,19 +171,24 @@ def customer_trend(orders: pd.DataFrame, followups: pd.DataFrame, customers: pd.
     contact = pd.to_datetime(_lookup(customers["customer_id"], first_contact))
     contact = contact.fillna(pd.to_datetime(customers["last_contact"]))
     created = pd.to_datetime(customers["created"])
+    # Each order day's month and its customer's first month, counted per month at once.
+    month_of = days["date"].dt.to_period("M")
+    first_month = _lookup(days["customer_id"], first).dt.to_period("M")
+    bought = days.groupby(month_of)["customer_id"].nunique()
+    again = days[first_month < month_of].groupby(month_of[first_month < month_of])["customer_id"].nunique()
+    once_left = left.dt.to_period("M").value_counts()
     rows = []
     for month in pd.period_range(end=T.to_period("M"), periods=months, freq="M"):
-        start, end = month.start_time, min(month.end_time.normalize(), T)
-        ordered = days.loc[(days["date"] >= start) & (days["date"] <= end), "customer_id"].unique()
-        before = first.reindex(ordered) < start
+        month_end = month.end_time.normalize()
+        end = min(month_end, T)
         on_file = created.isna() | (created <= end)
         rows.append({
             "month": str(month),
-            "to_date": end < month.end_time.normalize(),
-            "bought": int(len(ordered)),
-            "bought_again": int(before.sum()),
-            "once_left": (None if end + pd.Timedelta(days=window) > T or end < month.end_time.normalize()
-                          else int(((left >= start) & (left <= end)).sum())),
+            "to_date": end < month_end,
+            "bought": int(bought.get(month, 0)),
+            "bought_again": int(again.get(month, 0)),
+            "once_left": (None if month_end + pd.Timedelta(days=window) > T
+                          else int(once_left.get(month, 0))),
             "never_contacted": int((on_file & ~(contact <= end)).sum()),
         })
     return rows
