@@ -9,6 +9,7 @@ skipped.  Next follow-up is coloured against TODAY(), as in the register.
 from __future__ import annotations
 
 import math
+import weakref
 
 from xlsxwriter.utility import xl_rowcol_to_cell
 
@@ -53,13 +54,15 @@ def colour_columns(book, sheet, first_row: int, last_row: int, columns: dict[str
              format=formats[GREY])
 
 
+_FORMATS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+
+
 def _formats(book) -> dict:
-    # One format per palette entry and workbook (xlsxwriter dedupes equal formats anyway).
-    cache = book.__dict__.setdefault("_palette_formats", {})
-    if not cache:
-        for colours in (*GRADE_COLOURS.values(), *RISK_COLOURS.values(), OVERDUE, DUE_TODAY, GREY):
-            cache.setdefault(colours, fill(book, colours))
-    return cache
+    """One format per palette entry and workbook, made on the workbook's first use."""
+    if book not in _FORMATS:
+        _FORMATS[book] = {colours: fill(book, colours) for colours in
+                          (*GRADE_COLOURS.values(), *RISK_COLOURS.values(), OVERDUE, DUE_TODAY, GREY)}
+    return _FORMATS[book]
 
 
 def _a1(row: int, col: int) -> str:
