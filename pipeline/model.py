@@ -44,6 +44,7 @@ class SheetLayout:
     columns: dict[str, int] = field(default_factory=dict)   # field id -> 0-based column index
     extras: tuple[str, ...] = ()                 # headers the pipeline does not know
     n_columns: int = 0                           # used width of the header row
+    numeric_extras: tuple[str, ...] = ()         # extras whose every value is a number cell (信用额度)
 
 
 @dataclass(frozen=True)

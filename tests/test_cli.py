@@ -36,9 +36,9 @@ def test_dry_run_writes_report_and_outbox_and_leaves_the_register_alone(tmp_path
     assert register.read_bytes() == before
     day = tmp_path / "out" / DAY
     book = openpyxl.load_workbook(day / "report.xlsx")
-    assert book.sheetnames == ["今日任务", "客户", "流失预警", "数据问题", "统计"]
-    tasks = [row for row in book["今日任务"].iter_rows(min_row=2, values_only=True)]
-    assert [(t[0], t[3], t[7]) for t in tasks] == [("王强", "C1", "A"), ("陈总", "C2", "E")]  # C2: rep unknown
+    assert book.sheetnames == ["今日任务", "客户", "流失预警", "欠款", "数据问题", "统计"]
+    tasks = [row for row in book["今日任务"].iter_rows(min_row=3, values_only=True)]   # row 1: the note
+    assert [(t[0], t[4], t[8]) for t in tasks] == [("王强", "C1", "A"), ("陈总", "C2", "E")]  # C2: rep unknown
     customers = list(book["客户"].iter_rows(values_only=True))
     assert customers[1][customers[0].index("等级")] == "A" and customers[1][0] == "C1"
     assert {"欠款", "欠款逾期天数", "未来一年预计价值"} <= set(customers[0])

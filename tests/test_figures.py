@@ -6,10 +6,12 @@ from datetime import date, timedelta
 
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from pipeline.config import Config
 from pipeline.rules.churn import churn_risk
-from pipeline.rules.figures import owner_figures, revenue_by_month, top_share
+from pipeline.rules.figures import customer_trend, owner_figures, revenue_by_month, top_share
 from pipeline.rules.receivables import receivables
 from tests.test_churn import T, every, make_state
 
@@ -143,3 +145,76 @@ def test_revenue_by_month_edges():
     months = dict(revenue_by_month(orders, date(2026, 11, 23)))
     assert "2025-11" not in months
     assert (months["2025-12"], months["2026-11"], months["2026-02"], months["2026-03"]) == (2.0, 3.0, 4.0, 0.0)
+
+
+# --- the monthly customer trend (issue 14) ------------------------------------------
+
+TREND_T = date(2026, 11, 23)
+
+
+def _trend(orders, followups=(), customers=None):
+    orders = pd.DataFrame(orders or [], columns=["customer_id", "date"]).assign(
+        date=lambda f: pd.to_datetime(f["date"]))
+    followups = pd.DataFrame(list(followups), columns=["customer_id", "date"]).assign(
+        date=lambda f: pd.to_datetime(f["date"]))
+    ids = sorted(set(orders["customer_id"]) | set(followups["customer_id"]))
+    customers = customers if customers is not None else pd.DataFrame(
+        {"customer_id": ids, "created": pd.NaT, "last_contact": pd.NaT})
+    return {row["month"]: row for row in customer_trend(orders, followups, customers, TREND_T)}
+
+
+@pytest.mark.parametrize("orders, month, expected", [
+    # one order in June and nothing after: bought once and left
+    ([("A", "2026-06-10")], "2026-06", {"bought": 1, "bought_again": 0, "once_left": 1}),
+    # two orders on one day are one purchase: still once and left
+    ([("A", "2026-06-10"), ("A", "2026-06-10")], "2026-06", {"bought": 1, "once_left": 1}),
+    # back after 52 days: not left; counted as bought again in August
+    ([("A", "2026-06-10"), ("A", "2026-08-01")], "2026-06", {"once_left": 0}),
+    ([("A", "2026-06-10"), ("A", "2026-08-01")], "2026-08", {"bought": 1, "bought_again": 1}),
+    # back only after 100 days: left within the window, yet bought again in September
+    ([("A", "2026-06-01"), ("A", "2026-09-09")], "2026-06", {"once_left": 1}),
+    ([("A", "2026-06-01"), ("A", "2026-09-09")], "2026-09", {"bought_again": 1}),
+    # a first order in September: its 90 days are not over on T, so not known yet
+    ([("A", "2026-09-01")], "2026-09", {"bought": 1, "once_left": None}),
+    # the running month is marked and never has a once-and-left figure
+    ([("A", "2026-11-02")], "2026-11", {"to_date": True, "bought": 1, "once_left": None}),
+    ([("A", "2026-10-02")], "2026-10", {"to_date": False}),
+])
+def test_customer_trend(orders, month, expected):
+    row = _trend(orders)[month]
+    assert {key: row[key] for key in expected} == expected
+
+
+def test_trend_never_contacted_counts_customers_on_file_until_their_first_touch():
+    customers = pd.DataFrame({"customer_id": ["A", "B", "C"],
+                              "created": pd.to_datetime(["2026-03-15", "2026-09-05", None]),
+                              "last_contact": pd.NaT})
+    months = _trend([("C", "2026-01-20")], [("A", "2026-07-10")], customers)
+    assert [months[m]["never_contacted"] for m in ("2025-12", "2026-01", "2026-03", "2026-06",
+                                                    "2026-07", "2026-09", "2026-11")] == [
+        1, 0, 1, 1, 0, 1, 1]       # C until January; A March–June; B from September
+
+
+def test_trend_of_a_shop_without_orders_or_follow_ups():
+    months = _trend([], [], pd.DataFrame({"customer_id": ["A"], "created": pd.NaT,
+                                          "last_contact": pd.NaT}))
+    assert len(months) == 12 and all(m["bought"] == 0 and m["never_contacted"] == 1
+                                     for m in months.values())
+
+
+_days = st.dates(min_value=date(2025, 6, 1), max_value=TREND_T)
+
+
+@settings(max_examples=60, deadline=None)
+@given(orders=st.lists(st.tuples(st.sampled_from("ABCDE"), _days), max_size=25),
+       followups=st.lists(st.tuples(st.sampled_from("ABCDEF"), _days), max_size=10))
+def test_trend_counts_hold_together(orders, followups):
+    months = _trend(orders, followups)
+    ever = {c for c, _ in orders} | {c for c, _ in followups}
+    for row in months.values():
+        assert 0 <= row["bought_again"] <= row["bought"] <= len({c for c, _ in orders})
+        firsts = {c for c in {c for c, _ in orders}
+                  if min(d for x, d in orders if x == c).strftime("%Y-%m") == row["month"]}
+        assert row["once_left"] is None or row["once_left"] <= len(firsts)
+        assert 0 <= row["never_contacted"] <= len(ever)
+    assert months["2026-11"]["never_contacted"] == 0      # everyone here was touched by T

@@ -47,8 +47,9 @@ def report(tmp_path_factory):
 def test_churn_sheet(report):
     sheet = openpyxl.load_workbook(report)["流失预警"]
     rows = list(sheet.iter_rows(values_only=True))
-    assert rows[0] == ("客户编号", "客户名称", "业务员", "流失风险", "风险原因", "预计一年价值（元）",
-                       "最近进货", "最近联系")
+    assert rows[0] == ("客户编号", "客户名称", "联系人", "电话", "业务员", "流失风险", "风险原因",
+                       "预计一年价值（元）", "最近进货", "最近联系")
+    rows = [r[:2] + r[4:] for r in rows]                        # contact and phone: test_report_sheets
     assert [r[0] for r in rows[1:]] == ["A2", "A1", "A3"]     # 高 by value, then 中
     a2, a1, a3 = rows[1:]
     assert a2[1:4] == ("顺达车队", "张三", "高") and a2[4] == "最近一次满意度为2分（满分5分）"
@@ -66,7 +67,7 @@ def test_several_reasons_are_one_per_line(tmp_path):
     path = write(tmp_path / "r.xlsx", full_state(customers, orders))
     row = list(openpyxl.load_workbook(path)["流失预警"].iter_rows(min_row=2, values_only=True))[0]
     assert row[0] == "007"                                      # leading zeros kept
-    assert row[4] == "A级客户应每1天跟进，已逾期9天未跟进\n最近一次满意度为1分（满分5分）"
+    assert row[6] == "A级客户应每1天跟进，已逾期9天未跟进\n最近一次满意度为1分（满分5分）"
 
 
 def test_no_risks_says_so(tmp_path):
@@ -84,7 +85,8 @@ def test_stats_sheet_tables(report):
     assert cells["从未联系过"][0] == 1
     assert cells["欠款合计（元）"][0] == 4000
     assert cells["前20%客户贡献的近一年销售额占比"][0] == pytest.approx(5000 / 5600)
-    assert cells["2026-11"][0] == 5000 and cells["2025-12"][0] == 0
+    months = dict(table(sheet, "近12个月每月销售额")[1:])
+    assert months["2026-11（本月至今）"] == 5000 and months["2025-12"] == 0 and len(months) == 12
     assert cells["B"][0] == 1 and cells["D"][0] == 4
     assert cells["现实"][0] == 3
     assert table(sheet, "各业务员的流失风险客户") == [("业务员", "高风险", "中风险"), ("未分配", 0, 1),
@@ -127,9 +129,10 @@ def test_stats_sheet_has_native_charts(report):
         churn = sheet_part(archive, "流失预警")
         churn_rels = f"{posixpath.dirname(churn)}/_rels/{posixpath.basename(churn)}.rels"
         assert churn_rels not in archive.namelist()             # no drawing on 流失预警
-    assert len(referenced) == 4 and referenced == charts
+    assert len(referenced) == 5 and referenced == charts
     tags = [{el.tag.split("}")[1] for el in k.iter()} for k in kinds]
     assert sum("barChart" in t for t in tags) == 3 and sum("pieChart" in t for t in tags) == 1
+    assert sum("lineChart" in t for t in tags) == 1             # the monthly customer trend
 
 
 def test_sheets_of_a_state_the_churn_stages_did_not_see(tmp_path):

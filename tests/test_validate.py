@@ -190,3 +190,21 @@ def test_arbitrary_cells_never_crash_the_run(tmp_path, customers, followups, ord
     outcome = run_once(RunOptions(config=Config(), today=RUN_DATE, run_date=RUN_DATE, register=path,
                                   output=tmp_path / "out", dry_run=True))
     assert outcome.ok, outcome.reason
+
+
+@pytest.mark.parametrize("values, numeric", [
+    ([5000, 20000.5, None], True),          # number cells (and blanks): the report keeps numbers
+    ([5000, "2万", None], False),            # one text among them: the column is text
+    (["5000", "20000"], False),             # digits typed as text stay text (as typed)
+    ([None, None], False),                  # an empty column is not numeric
+    ([True, False], False),                 # TRUE/FALSE are not amounts
+])
+def test_staff_columns_typed_as_numbers_are_known(tmp_path, values, numeric):
+    header = ["客户编号", "客户名称", "业务员", "信用额度"]
+    rows = [[f"C{i}", f"客户{i}", "王强", v] for i, v in enumerate(values, start=1)]
+    path = write_workbook(tmp_path / "r.xlsx", {"客户": [header, *rows],
+                                                 "业务员": [REPS_HEADER, ["王强", "", "业务员", "是"]]})
+    register, _ = load(path)
+    layout = register.layout["customers"]
+    assert "信用额度" in layout.extras
+    assert (layout.numeric_extras == ("信用额度",)) is numeric

@@ -165,7 +165,7 @@ def test_rules_and_styles_are_added_once_over_many_nights(register):
     assert last["xl/tables/table1.xml"] == first["xl/tables/table1.xml"]
     sheet = etree.fromstring(last[SHEET])
     ranges = [cf.get("sqref") for cf in sheet.iter("{*}conditionalFormatting")]
-    assert ranges == ["C2:C200", "J2:J1048576", "M2:M1048576", "N2:N1048576"]
+    assert ranges == ["C2:C200", "J2:J1048576", "M2:M1048576", "N2:N1048576", "K2:K1048576"]
 
 
 def test_rewriting_is_deterministic(rich_bytes):

@@ -128,9 +128,18 @@ def _read_sheet(rows: list[list], sheet: str, spec: schema.SheetSpec, config: Co
                 frame[h] = cells.each(cells.clean_text, grid[i]).to_numpy()
         frame, found_b = _parse_birthdays(frame, sheet, headers.get("birthday", ""))
         problems += found_b
+    numeric = tuple(h for i, h in enumerate(header_row) if i not in known_cols and h != ""
+                    and spec.key == "customers" and _all_numbers(grid[i]))
     layout = SheetLayout(sheet=sheet, headers=headers, columns={k: v for k, v in found.items()},
-                         extras=extras, n_columns=width)
+                         extras=extras, n_columns=width, numeric_extras=numeric)
     return frame, layout, problems
+
+
+def _all_numbers(values) -> bool:
+    """A staff column typed as numbers in Excel (信用额度): the report copies it as numbers."""
+    typed = [v for v in values if v is not None and v != ""]
+    return bool(typed) and all(isinstance(v, (int, float)) and not isinstance(v, bool)
+                               for v in typed)
 
 
 def _grid(rows: list[list], width: int) -> np.ndarray:

@@ -16,6 +16,9 @@ import pandas as pd
 
 from pipeline.messages import text
 from pipeline.model import State
+from pipeline.palette import CHART_HIGH, CHART_MEDIUM, RED, ORANGE, html
+from pipeline.report import trend as report_trend
+from pipeline.report.look import lines_needed, printable
 from pipeline.rules.churn import HIGH, MEDIUM
 from pipeline.rules.figures import LIFECYCLES, at_risk, counted
 from pipeline.schema import GRADES
@@ -35,8 +38,11 @@ def _formats(workbook) -> dict:
         "money": workbook.add_format({"num_format": MONEY, "valign": "top"}),
         "date": workbook.add_format({"num_format": DATE, "valign": "top"}),
         "percent": workbook.add_format({"num_format": PERCENT}),
-        "high": workbook.add_format({"bold": True, "font_color": "#C00000", "valign": "top"}),
-        "medium": workbook.add_format({"font_color": "#C65911", "valign": "top"}),
+        # The register's 高 red and 中 orange (pipeline.palette).
+        "high": workbook.add_format({"bold": True, "font_color": html(RED[0]),
+                                     "bg_color": html(RED[1]), "valign": "top"}),
+        "medium": workbook.add_format({"font_color": html(ORANGE[0]), "bg_color": html(ORANGE[1]),
+                                       "valign": "top"}),
     }
 
 
@@ -44,11 +50,14 @@ def write_churn_sheet(workbook, state: State):
     """Add the 流失预警 sheet; returns the worksheet."""
     sheet = workbook.add_worksheet(text("churn.sheet.risks"))
     f = _formats(workbook)
-    keys = ("customer_id", "name", "rep", "level", "reasons", "value", "last_order", "last_contact")
-    for col, (key, width) in enumerate(zip(keys, (12, 22, 10, 9, 60, 16, 12, 12))):
-        sheet.write_string(0, col, text(f"churn.col.{key}"), f["header"])
+    keys = ("customer_id", "name", "contact", "phone", "rep", "level", "reasons", "value",
+            "last_order", "last_contact")
+    for col, (key, width) in enumerate(zip(keys, (12, 22, 10, 14, 10, 9, 56, 16, 12, 12))):
+        name = text(f"sheets.churn.{key}") if key in ("contact", "phone") else text(f"churn.col.{key}")
+        sheet.write_string(0, col, name, f["header"])
         sheet.set_column(col, col, width)
     sheet.freeze_panes(1, 0)
+    printable(sheet)
     if "churn_risk" not in state.customers.columns:
         return sheet
     rows = at_risk(*counted(state))
@@ -58,12 +67,17 @@ def write_churn_sheet(workbook, state: State):
     for r, c in enumerate(rows.itertuples(index=False), start=1):
         sheet.write_string(r, 0, str(c.customer_id), f["top"])
         sheet.write_string(r, 1, str(c.name), f["top"])
-        sheet.write_string(r, 2, str(c.rep_label), f["top"])
-        sheet.write_string(r, 3, str(c.churn_risk), f["high"] if c.high else f["medium"])
-        sheet.write_string(r, 4, "\n".join(c.churn_reasons), f["wrap"])
-        sheet.write_number(r, 5, float(c.value), f["money"])
-        _write_date(sheet, r, 6, c.last_order, f["date"])
-        _write_date(sheet, r, 7, c.last_contact, f["date"])
+        sheet.write_string(r, 2, str(c.contact or ""), f["top"])
+        sheet.write_string(r, 3, str(c.phone or ""), f["top"])
+        sheet.write_string(r, 4, str(c.rep_label), f["top"])
+        sheet.write_string(r, 5, str(c.churn_risk), f["high"] if c.high else f["medium"])
+        reasons = "\n".join(c.churn_reasons)
+        sheet.write_string(r, 6, reasons, f["wrap"])
+        if lines_needed(reasons, 56) > 1:       # no program grows the row on opening
+            sheet.set_row(r, 15 * lines_needed(reasons, 56) + 2)
+        sheet.write_number(r, 7, float(c.value), f["money"])
+        _write_date(sheet, r, 8, c.last_order, f["date"])
+        _write_date(sheet, r, 9, c.last_contact, f["date"])
     sheet.autofilter(0, 0, len(rows), len(keys) - 1)
     return sheet
 
@@ -82,12 +96,17 @@ def write_stats_sheet(workbook, state: State):
     f = _formats(workbook)
     sheet.set_column(0, 0, 34)
     sheet.set_column(1, 2, 14)
+    sheet.set_column(3, 4, 12)          # the trend table's last two columns
+    printable(sheet, header_row=None)
     sheet.write_string(0, 0, text("churn.stats.title", date=state.today.isoformat()), f["title"])
     if not figures:
         return sheet
     row = _key_numbers(sheet, 2, figures, f)
+    to_date = figures.get("month_to_date", "")
+    months = [(text("sheets.month.to_date", month=m) if m == to_date else m, v)
+              for m, v in figures["revenue_by_month"]]
     sections = (
-        ("month_title", ("month", "amount"), figures["revenue_by_month"], "column", f["money"]),
+        ("month_title", ("month", "amount"), months, "column", f["money"]),
         ("grade_title", ("grade", "customers"), list(_ordered(figures["per_grade"], GRADES)), "column", None),
         ("state_title", ("state", "customers"), list(_ordered(figures["per_state"], LIFECYCLES)), "pie", None),
         ("churn_title", ("rep", "high", "medium"),
@@ -102,11 +121,20 @@ def write_stats_sheet(workbook, state: State):
         if chart and data:
             workbook_chart = _chart(workbook, sheet.name, chart, text(f"churn.stats.{title}"),
                                     [text(f"churn.stats.{h}") for h in headers[1:]],
-                                    first, first + len(data) - 1, len(headers) - 1)
+                                    first, first + len(data) - 1, len(headers) - 1,
+                                    _to_date_points(len(data)) if title == "month_title" and to_date
+                                    else None)
             sheet.insert_chart(first - 2, CHART_COLUMN, workbook_chart)
             row = max(row, first - 2 + CHART_ROWS)
         row += 1
+    report_trend.write_trend(workbook, sheet, row, figures.get("customer_trend", []), f)
     return sheet
+
+
+def _to_date_points(n: int) -> list:
+    """The running month's bar pale and dashed: it is not a whole month (本月至今)."""
+    return [None] * (n - 1) + [{"fill": {"color": "#DDEBF7"},
+                                "border": {"color": "#4472C4", "dash_type": "dash"}}]
 
 
 def _ordered(counts: dict, keys) -> list[tuple[str, int]]:
@@ -141,17 +169,22 @@ def _table(sheet, row: int, title: str, headers: list[str], data, f: dict, numbe
 
 
 def _chart(workbook, sheet_name: str, kind: str, title: str, series_names: list[str],
-           first: int, last: int, n_series: int):
+           first: int, last: int, n_series: int, points: list | None = None):
     """A native chart over the table rows first..last: categories in column A,
-    one series per value column."""
+    one series per value column; ``points``: per-point formats of the first series."""
     options = {"type": "column", "subtype": "stacked"} if kind == "stacked" else {"type": kind}
     chart = workbook.add_chart(options)
+    # 高 red, 中 orange: the same colours as the register and the other sheets.
+    fills = [{"fill": {"color": CHART_HIGH}}, {"fill": {"color": CHART_MEDIUM}}] \
+        if kind == "stacked" else [{}] * n_series
     for col in range(1, n_series + 1):
         chart.add_series({
+            **fills[col - 1],
             "name": series_names[col - 1],
             "categories": [sheet_name, first, 0, last, 0],
             "values": [sheet_name, first, col, last, col],
             **({"data_labels": {"value": True, "percentage": False}} if kind == "pie" else {}),
+            **({"points": points} if points and col == 1 else {}),
         })
     chart.set_title({"name": title})
     if kind != "pie":

@@ -30,6 +30,7 @@ LIFECYCLES = ("潜在", "现实", "流失")
 TOP_SHARE = 0.2          # "the top 20% of customers"
 TOP_RISKS = 10
 MONTHS = 12
+ONCE_LEFT_DAYS = 90      # "bought once and left": no second order within this many days
 
 
 def owner_figures(state: State, config) -> tuple[State, list[Problem]]:
@@ -54,6 +55,9 @@ def owner_figures(state: State, config) -> tuple[State, list[Problem]]:
         "receivables_total": float(customers["overdue_receivable"].fillna(0.0).sum()),
         "receivables_customers": int((customers["overdue_receivable"].fillna(0.0) > 0).sum()),
         "top_risks": top_risks(customers, reps),
+        "month_to_date": month_to_date(state.today),
+        "customer_trend": customer_trend(orders, _known_followups(state, customers), customers,
+                                         state.today),
     }
     return replace(state, figures=figures), []
 
@@ -131,3 +135,74 @@ def top_risks(customers: pd.DataFrame, reps: pd.Series, limit: int = TOP_RISKS) 
              "expected_value": float(r.value),
              "last_order": r.last_order.date().isoformat() if pd.notna(r.last_order) else ""}
             for r in at_risk(customers, reps).head(limit).itertuples(index=False)]
+
+
+def month_to_date(today) -> str:
+    """T's month ("2026-11") when T is not its last day: that month is not over and its
+    figures are not a full month's; "" on the month's last day."""
+    day = pd.Timestamp(today)
+    return "" if day.is_month_end else str(day.to_period("M"))
+
+
+def _known_followups(state: State, customers: pd.DataFrame) -> pd.DataFrame:
+    followups = state.register.followups
+    keep = (~followups["blocked"].astype(bool) & followups["date"].notna()
+            & (followups["date"] <= pd.Timestamp(state.today))
+            & followups["customer_id"].isin(customers["customer_id"]))
+    return followups.loc[keep, ["customer_id", "date"]]
+
+
+def customer_trend(orders: pd.DataFrame, followups: pd.DataFrame, customers: pd.DataFrame,
+                   today, months: int = MONTHS, window: int = ONCE_LEFT_DAYS) -> list[dict]:
+    """Per calendar month, the ``months`` up to T's (that one up to T):
+
+    - ``bought``: customers with an order in the month;
+    - ``bought_again``: of those, the ones who had ordered before the month;
+    - ``once_left``: customers whose first order was in the month and who did not order
+      again within ``window`` days after it; None while the window of a first order in
+      the month can still be running (the month's end + ``window`` is after T);
+    - ``never_contacted``: customers on file at the month's end (建档日期 on or before it,
+      or none) with no follow-up and no order on or before it (nor, without either, a
+      最近联系 of their own).
+
+    ``orders``/``followups``: customer_id and date, already limited to T and to the
+    ``customers`` (customer_id, created, last_contact) counted.
+    """
+    T = pd.Timestamp(today)
+    days = orders[["customer_id", "date"]].drop_duplicates()
+    first = days.groupby("customer_id")["date"].min()
+    second = days[days["date"] > _lookup(days["customer_id"], first)].groupby("customer_id")["date"].min()
+    gap = (second.reindex(first.index) - first).dt.days
+    left = first[~(gap <= window)]                      # no second order day within window
+    touches = pd.concat([days, followups[["customer_id", "date"]]], ignore_index=True)
+    first_contact = touches.groupby("customer_id")["date"].min()
+    contact = pd.to_datetime(_lookup(customers["customer_id"], first_contact))
+    contact = contact.fillna(pd.to_datetime(customers["last_contact"]))
+    created = pd.to_datetime(customers["created"])
+    # Each order day's month and its customer's first month, counted per month at once.
+    month_of = days["date"].dt.to_period("M")
+    first_month = _lookup(days["customer_id"], first).dt.to_period("M")
+    bought = days.groupby(month_of)["customer_id"].nunique()
+    again = days[first_month < month_of].groupby(month_of[first_month < month_of])["customer_id"].nunique()
+    once_left = left.dt.to_period("M").value_counts()
+    rows = []
+    for month in pd.period_range(end=T.to_period("M"), periods=months, freq="M"):
+        month_end = month.end_time.normalize()
+        end = min(month_end, T)
+        on_file = created.isna() | (created <= end)
+        rows.append({
+            "month": str(month),
+            "to_date": end < month_end,
+            "bought": int(bought.get(month, 0)),
+            "bought_again": int(again.get(month, 0)),
+            "once_left": (None if month_end + pd.Timedelta(days=window) > T
+                          else int(once_left.get(month, 0))),
+            "never_contacted": int((on_file & ~(contact <= end)).sum()),
+        })
+    return rows
+
+
+def _lookup(keys: pd.Series, values: pd.Series) -> pd.Series:
+    """``values`` (unique index) at each of ``keys``, NaT/NaN where missing.  Not
+    Series.map: it fails on an empty datetime mapper (pandas casts it to float)."""
+    return pd.Series(values.reindex(keys.to_numpy()).to_numpy(), index=keys.index)

@@ -10,12 +10,11 @@ from __future__ import annotations
 
 from lxml import etree
 
+from pipeline.palette import BLUE, GREY, ORANGE, RED, YELLOW   # shared with the report
 from pipeline.writeback.package import M, column_letters
 from pipeline.writeback.styles import StyleBook
 
 LAST_ROW = 1048576
-RED, ORANGE = ("FF9C0006", "FFFFC7CE"), ("FF833C0B", "FFF8CBAD")
-YELLOW, BLUE, GREY = ("FF9C5700", "FFFFEB9C"), ("FF1F4E78", "FFDDEBF7"), ("FF595959", "FFE7E6E6")
 # header -> (operator, formula, (text colour, background)): what a rep scans for first.
 HIGHLIGHTS: dict[str, tuple[tuple[str, str, tuple[str, str]], ...]] = {
     "等级": (("equal", '"A"', RED), ("equal", '"B"', ORANGE), ("equal", '"C"', YELLOW),

@@ -21,6 +21,7 @@ from pipeline.writeback.stream import column_of, iter_rows, join_sheet, rewrite_
 from pipeline.writeback.styles import StyleBook
 from pipeline.writeback.table import grow_dimension, widen_added_columns
 from pipeline.writeback.verify import StaffDigests
+from pipeline.writeback.view import improve_view
 
 _C, _ROW = M + "c", M + "row"
 _VALUE_TAGS = {M + "v", M + "f", M + "is"}
@@ -67,6 +68,7 @@ def update_customer_sheet(xml: bytes, part: str, columns: Sequence[OutColumn],
     grow_dimension(root, max(p.index for p in placed) if placed else 0, rows.last_row)
     widen_added_columns(root, {p.index: column_width(p.column) for p in placed if p.added})
     add_highlights(root, [(p.column.header, p.index) for p in placed], styles)
+    improve_view(root, headers, [(p.column.header, p.index) for p in placed], styles)
     return join_sheet(root, chunks), placed, styles, rows.digests
 
 

@@ -36,6 +36,7 @@ from pipeline.writeback.sheet import update_customer_sheet
 from pipeline.writeback.styles import StyleBook
 from pipeline.writeback.table import grow_table, totals_rows
 from pipeline.writeback.verify import StaffDigests, first_changed_row, first_staff_difference
+from pipeline.writeback.view import grow_filter_name
 
 __all__ = ["FileSnapshot", "OutColumn", "WriteResult", "snapshot", "find_lock",
            "update_register", "build_updated", "computed_columns"]
@@ -117,6 +118,9 @@ def build_updated(data: bytes, sheet_name: str, columns: Sequence[OutColumn]) ->
         lambda: StyleBook(package.xml(parts.styles)), parts.date1904,
         totals_rows(tables.values()))
     replaced = {parts.sheet: sheet}
+    named = grow_filter_name(package, sheet_name, package.read(parts.sheet), sheet)
+    if named:
+        replaced[named[0]] = named[1]
     added = [(p.index, p.column.header) for p in placed if p.added]
     for part, table in tables.items():
         if grow_table(table, added):
