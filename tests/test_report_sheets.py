@@ -76,11 +76,11 @@ def test_the_sheets_in_order(book):
 def test_tasks_say_what_to_record_once_at_the_top(book):
     sheet = book[0]["今日任务"]
     note = sheet["A1"].value
-    assert note.startswith("联系后记录") and "跟进：联系后请在「跟进记录」加一行" in note
+    assert note.startswith("联系后记录") and "跟进：在「跟进记录」加一行" in note
     headers = [c.value for c in sheet[2]]
     assert "联系后记录" not in headers and headers[:4] == ["业务员", "序号", "安排", "任务"]
     rows = list(sheet.iter_rows(min_row=3, values_only=True))
-    assert rows and not any("联系后请在" in str(v) for row in rows for v in row)
+    assert rows and not any("在「跟进记录」加一行" in str(v) for row in rows for v in row)
     assert sheet.freeze_panes == "A3" and sheet.auto_filter.ref.startswith("A2:")
 
 
