@@ -89,9 +89,10 @@ class ChurnConfig:
     unhappy_satisfaction: int = 2
     one_time_gap_factor: float = 3.0
     model_min_repeat_customers: int = 200
-    model_horizon_days: int = 365
-    model_high_below: float = 0.4
-    model_medium_below: float = 1.05
+    model_horizon_gaps: float = 3.0
+    model_high_below: float = 0.12
+    model_gone_below: float = 0.15
+    model_medium_below: float = 0.32
     value_horizon_days: int = 365
 
 
@@ -169,10 +170,12 @@ CHECKS = {
     "state.key_account_window_days": _POSITIVE,
     "state.key_account_share": _SHARE,
     "churn.rhythm_min_orders": (lambda v: v >= 2, "must be ≥ 2"),
-    **{f"churn.{k}": _POSITIVE for k in ("spend_window_days", "value_horizon_days", "model_horizon_days")},
+    **{f"churn.{k}": _POSITIVE for k in ("spend_window_days", "value_horizon_days")},
     **{f"churn.{k}": _NON_NEGATIVE for k in ("rhythm_medium_factor", "rhythm_medium_extra_days", "rhythm_high_factor",
                                               "rhythm_high_extra_days", "spend_min_amount", "neglect_min_days",
                                               "one_time_gap_factor", "model_high_below", "model_medium_below")},
+    "churn.model_horizon_gaps": (lambda v: v > 0, "must be > 0"),
+    "churn.model_gone_below": _SHARE,
     "churn.spend_drop_ratio": _SHARE,
     "churn.model_min_repeat_customers": _POSITIVE,
     "churn.unhappy_satisfaction": (lambda v: 1 <= v <= 5, "must be 1–5"),

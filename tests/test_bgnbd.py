@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import warnings
 from datetime import date
-from pathlib import Path
 
 import numpy as np
 import pandas as pd

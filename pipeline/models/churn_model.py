@@ -7,8 +7,10 @@ weeks, and gives every customer
 - ``p_alive``: the probability they still buy from the shop (NaN when not fitted or
   when they never ordered); one-time buyers get an honest one too (the MBG/NBD lets a
   customer drop out after the first purchase, where the BG/NBD held them at 100%),
-- ``expected_orders``: expected order days in the next ``model_horizon_days`` (NaN when
-  not fitted or never ordered), which the churn levels are cut from,
+- ``expected_orders``: expected order days in the next ``model_horizon_gaps`` × the
+  shop's typical gap (NaN when not fitted or never ordered), which the churn levels are
+  cut from: a horizon in the shop's own rhythm keeps the thresholds measured on CDNOW
+  (a CD shop) meaningful for a parts shop whose customers order every week or two,
 - ``expected_value``: expected order amount in the next ``value_horizon_days``
   (expected order days × expected amount per order day, Gamma-Gamma).
 
@@ -87,19 +89,36 @@ def _fitted(state: State, summary: pd.DataFrame, churn, note: dict) -> dict | No
         gg = None
         note["gamma_gamma"] = None
         note["spend_message"] = text("churn.model.spend_fallback", error=str(error))
+    horizon_days = model_horizon_days(state.customers, churn)
     note.update(fitted=True, mbgnbd=asdict(model),
                 value_horizon_days=int(churn.value_horizon_days),
-                model_horizon_days=int(churn.model_horizon_days))
+                shop_typical_gap_days=shop_typical_gap(state.customers),
+                model_horizon_days=horizon_days)
     # Non-finite results are expected for extreme fits and replaced in _patched.
     with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
         alive = p_alive(model, x, t_x, T)
         orders_ahead = expected_purchases(model, churn.value_horizon_days / UNIT_DAYS, x, t_x, T)
         value = value_of_orders(orders_ahead, gg, x, monetary)
-        expected_orders = (orders_ahead if churn.model_horizon_days == churn.value_horizon_days else
-                           expected_purchases(model, churn.model_horizon_days / UNIT_DAYS, x, t_x, T))
+        expected_orders = expected_purchases(model, horizon_days / UNIT_DAYS, x, t_x, T)
     per_id = pd.DataFrame({"p_alive": alive, "expected_orders": expected_orders,
                            "expected_value": value}, index=summary.index)
     return _per_customer(state.customers, per_id)
+
+
+def shop_typical_gap(customers: pd.DataFrame) -> float:
+    """The shop's typical days between orders: the median of its repeat buyers' own
+    median gaps (NaN when nobody has ordered on two days)."""
+    gaps = customers.loc[~customers["blocked"].astype(bool), "order_gaps_median"].astype(float).dropna()
+    return float(gaps.median()) if len(gaps) else float("nan")
+
+
+def model_horizon_days(customers: pd.DataFrame, churn) -> float:
+    """The horizon the churn levels read expected orders over: ``model_horizon_gaps``
+    typical gaps, whole days (at least 1; a year when no gap is known)."""
+    typical = shop_typical_gap(customers)
+    if not np.isfinite(typical):
+        return 365.0
+    return float(max(1, int(np.floor(churn.model_horizon_gaps * typical + 0.5))))
 
 
 def _patched(columns: dict, run_rate: dict, state: State, note: dict) -> dict:

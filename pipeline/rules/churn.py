@@ -6,8 +6,9 @@ one short reason sentence a rep understands; the level is the highest of its rea
 
 Rules, in the order their reasons are listed:
 - buying, with the purchase model fitted (MBG/NBD, ``pipeline.models.churn_model``):
-  expected order days in the next ``model_horizon_days`` under ``model_high_below`` → 高,
-  under ``model_medium_below`` → 中 (defaults measured on the CDNOW log at three as-of
+  expected order days over the next ``model_horizon_gaps`` typical gaps of the shop under
+  ``model_high_below`` or P(still buying) under ``model_gone_below`` → 高, expected
+  order days under ``model_medium_below`` → 中 (defaults measured on the CDNOW log at three as-of
   dates, benchmarks/cdnow_check.py); the reason tells the buying and P(still buying);
 - buying, without a model: broken rhythm (≥ 3 orders: 中/高 from the median gap) and a
   one-time buyer whose order is older than ``one_time_gap_factor`` × the shop's
@@ -32,7 +33,7 @@ import pandas as pd
 
 from pipeline.messages import text
 from pipeline.model import Problem, State
-from pipeline.models.churn_model import apply_model, known_orders
+from pipeline.models.churn_model import apply_model, known_orders, shop_typical_gap
 from pipeline.rules.customer_state import ACTIVE
 
 HIGH, MEDIUM, LOW = "高", "中", "低"
@@ -47,7 +48,8 @@ def churn_risk(state: State, config) -> tuple[State, list[Problem]]:
     fitted = bool(state.notes["churn_model"]["fitted"])
     applies = ((customers["lifecycle"] == ACTIVE) & ~customers["blocked"].astype(bool)).to_numpy()
     today = pd.Timestamp(state.today)
-    buying = ((_model(customers, config.churn, today),) if fitted else
+    horizon = state.notes["churn_model"].get("model_horizon_days", 0)
+    buying = ((_model(customers, config.churn, today, horizon),) if fitted else
               (_rhythm(customers, config.churn, today), _one_time(customers, config.churn, today)))
     rules = (*buying,
              _spend(customers, known_orders(state), config.churn, today),
@@ -117,13 +119,6 @@ def _rhythm(c: pd.DataFrame, churn, today: pd.Timestamp):
         "churn.reason.rhythm", gap=_round(gap[i]), days=int(days[i])))
 
 
-def shop_typical_gap(c: pd.DataFrame) -> float:
-    """The shop's typical days between orders: the median of its repeat buyers' own
-    median gaps (NaN when nobody has ordered twice)."""
-    gaps = c.loc[~c["blocked"].astype(bool), "order_gaps_median"].astype(float).dropna()
-    return float(gaps.median()) if len(gaps) else float("nan")
-
-
 def _one_time(c: pd.DataFrame, churn, today: pd.Timestamp):
     """A one-time buyer (no model) whose order is several of the shop's gaps old → 中."""
     typical = shop_typical_gap(c)
@@ -177,12 +172,13 @@ def _unhappy(c: pd.DataFrame, churn):
         "churn.reason.unhappy", score=f"{score[i]:g}"))
 
 
-def _model(c: pd.DataFrame, churn, today: pd.Timestamp):
+def _model(c: pd.DataFrame, churn, today: pd.Timestamp, horizon: float):
     """Levels from the fitted model: expected order days ahead under the thresholds."""
     expected = c["expected_orders"].astype(float).to_numpy()
     alive = c["p_alive"].astype(float).to_numpy()
     with np.errstate(invalid="ignore"):
-        fired = np.where(expected < churn.model_high_below, 2,
+        gone = (expected < churn.model_high_below) | (alive < churn.model_gone_below)
+        fired = np.where(gone, 2,
                          np.where(expected < churn.model_medium_below, 1, 0))
     count = c["order_count"].astype(float).to_numpy()
     gap = c["order_gaps_median"].astype(float).to_numpy()
@@ -192,8 +188,11 @@ def _model(c: pd.DataFrame, churn, today: pd.Timestamp):
     def reason(i: int) -> str:
         bought = (_once(last.iloc[i], days[i]) if count[i] == 1 else
                   text("churn.reason.rhythm", gap=_round(gap[i]), days=int(days[i])))
-        return text("churn.reason.model", bought=bought, chance=_chance(alive[i]),
-                    horizon=churn.model_horizon_days, orders=_orders(expected[i]))
+        # Under the P(still buying) cut, expected orders (an average over "still buying"
+        # and "gone") would only blur the message.
+        key = "churn.reason.model_gone" if alive[i] < churn.model_gone_below else "churn.reason.model"
+        return text(key, bought=bought, chance=_chance(alive[i]), horizon=int(horizon),
+                    orders=_orders(expected[i]))
     return fired, reason
 
 
