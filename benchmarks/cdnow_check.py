@@ -34,7 +34,8 @@ import pandas as pd
 import xlsxwriter
 from scipy.stats import rankdata
 
-from pipeline.models import mbgnbd
+from pipeline.config import ChurnConfig
+from pipeline.models import bgnbd, mbgnbd
 from pipeline.models.bgnbd import rfm_summary
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
@@ -201,6 +202,7 @@ class LevelTable:
     auc: float
     auc_p_alive: float
     auc_expected_cut: float
+    auc_bgnbd_rule: float
 
     @property
     def holds(self) -> bool:
@@ -229,7 +231,8 @@ def level_table(transactions: pd.DataFrame, flags: pd.DataFrame, as_of: date,
     rank = frame["risk"].map({level: i for i, level in enumerate(LEVELS)}).to_numpy(dtype=float)
     alive = frame["p_alive"].to_numpy(dtype=float)
     return LevelTable(as_of, rows, auc(gone, rank), auc(gone, -alive),
-                      auc(gone, expected_cut(calibration, frame.index, as_of, end)))
+                      auc(gone, expected_cut(calibration, frame.index, as_of, end)),
+                      auc(gone, bgnbd_rule(calibration, frame.index, as_of)))
 
 
 def auc(positive: np.ndarray, score: np.ndarray) -> float:
@@ -253,6 +256,22 @@ def expected_cut(calibration: pd.DataFrame, ids: pd.Index, as_of: date, end: dat
     return np.where(expected <= low, 2.0, np.where(expected <= high, 1.0, 0.0))
 
 
+def bgnbd_rule(calibration: pd.DataFrame, ids: pd.Index, as_of: date) -> np.ndarray:
+    """The same level rule (config defaults) read from a BG/NBD fit instead: is the
+    MBG/NBD worth keeping?  (2 = 高, 1 = 中, 0 = 低.)"""
+    churn = ChurnConfig()
+    summary = rfm_summary(calibration["customer_id"], calibration["date"], as_of).reindex(ids)
+    x, t_x, T = (summary[c].to_numpy() for c in ("x", "t_x", "T"))
+    days = calibration[["customer_id", "date"]].drop_duplicates().sort_values(["customer_id", "date"])
+    gaps = days.groupby("customer_id")["date"].diff().dt.days.groupby(days["customer_id"]).median()
+    horizon = round(churn.model_horizon_gaps * float(gaps.dropna().median())) / 7.0
+    params = bgnbd.fit_bgnbd(x, t_x, T)
+    expected = bgnbd.expected_purchases(params, horizon, x, t_x, T)
+    alive = bgnbd.p_alive(params, x, t_x, T)
+    high = (expected < churn.model_high_below) | (alive < churn.model_gone_below)
+    return np.where(high, 2.0, np.where(expected < churn.model_medium_below, 1.0, 0.0))
+
+
 def table(groups: dict[str, Group]) -> str:
     lines = [f"{'group':<28}{'customers':>10}{'re-bought':>11}{'rate':>8}"]
     lines += [f"{g.label:<28}{g.customers:>10}{g.rebought:>11}{g.rate:>8.3f}" for g in groups.values()]
@@ -271,7 +290,8 @@ def levels_text(result: LevelTable) -> str:
     low, high = result.rows["低"][0].rate, result.rows["高"][0].rate
     lines.append(f"AUC of the 3 levels for 'did not buy again': {result.auc:.3f}   "
                  f"(continuous P(alive): {result.auc_p_alive:.3f}; tercile cut of expected "
-                 f"purchases: {result.auc_expected_cut:.3f});  高/低 = {high / low:.2f};  "
+                 f"purchases: {result.auc_expected_cut:.3f}; the same rule on a BG/NBD fit: "
+                 f"{result.auc_bgnbd_rule:.3f});  高/低 = {high / low:.2f};  "
                  f"{'holds' if result.holds else 'FAILS'}")
     return "\n".join(lines)
 
