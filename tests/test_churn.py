@@ -415,3 +415,16 @@ def test_orders_in_words(expected, words):
 ])
 def test_money_rounds_half_up(amount, written):
     assert _money(amount) == written
+
+
+@settings(max_examples=40, deadline=None)
+@given(gap=st.integers(3, 60), since=st.integers(0, 400))
+def test_one_time_rule_matches_the_threshold(gap, since):
+    # Without a model: 中 exactly when the only order is more than 3 typical gaps old.
+    customers, orders = shop_with_gap(gap)
+    once = {"customer_id": "O1", "date": T - timedelta(days=since), "amount": 300.0}
+    row = run([{"customer_id": "O1"}] + customers, [once] + orders).customers.iloc[0]
+    if since > 365:
+        assert row.churn_risk == ""
+    else:
+        assert row.churn_risk == ("中" if since > 3 * gap else "低")
