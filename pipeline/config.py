@@ -93,6 +93,7 @@ class ChurnConfig:
     model_high_below: float = 0.12
     model_gone_below: float = 0.15
     model_medium_below: float = 0.32
+    model_alive_threshold: float = 0.3   # unused since issue #12; accepted so older config files still load
     value_horizon_days: int = 365
 
 
