@@ -17,6 +17,7 @@ from pipeline.models.mbgnbd import (
     expected_purchases,
     fit_mbgnbd,
     p_alive,
+    probability_of_buying,
     simulate_mbgnbd,
 )
 from tests.test_bgnbd import cdnow_summary, load_cdnow  # noqa: F401  (the fixture and its loader)
@@ -50,7 +51,7 @@ def test_a_one_time_buyer_of_nine_months_ago_is_probably_gone(cdnow_fit):
 
 # --- formulas against independent computations ----------------------------------
 
-def posterior_by_integration(params: MbgNbdParams, t, x, t_x, T) -> tuple[float, float]:
+def posterior_by_integration(params: MbgNbdParams, t, x, t_x, T) -> tuple[float, float, float]:
     """E[purchases in (T, T+t]] and P(alive) by integrating over λ and p directly.
 
     Individual level: alive at T contributes (1-p)^(x+1) λ^x e^(-λT) (no dropout after
@@ -67,7 +68,8 @@ def posterior_by_integration(params: MbgNbdParams, t, x, t_x, T) -> tuple[float,
     dropped = p * (1 - p) ** x * lam ** x * np.exp(-lam * t_x)
     evidence = np.sum(weight * (alive + dropped))
     purchases = np.sum(weight * alive * -np.expm1(-lam * p * t) / p)
-    return purchases / evidence, np.sum(weight * alive) / evidence
+    any_purchase = np.sum(weight * alive * -np.expm1(-lam * t))
+    return purchases / evidence, np.sum(weight * alive) / evidence, any_purchase / evidence
 
 
 HISTORIES = [(0, 0, 38.86), (0, 0, 2), (2, 30.43, 38.86), (1, 5, 5), (4, 12, 30), (7, 20, 21)]
@@ -77,9 +79,10 @@ HISTORIES = [(0, 0, 38.86), (0, 0, 2), (2, 30.43, 38.86), (1, 5, 5), (4, 12, 30)
                                     MbgNbdParams(0.5, 6.0, 1.00002, 1.6, 0.0, 0)])
 @pytest.mark.parametrize("x, t_x, T", HISTORIES)
 def test_predictions_match_numerical_integration(params, x, t_x, T):
-    expected, alive = posterior_by_integration(params, 52.0, x, t_x, T)
+    expected, alive, again = posterior_by_integration(params, 52.0, x, t_x, T)
     assert expected_purchases(params, 52.0, [x], [t_x], [T])[0] == pytest.approx(expected, rel=1e-5)
     assert p_alive(params, [x], [t_x], [T])[0] == pytest.approx(alive, rel=1e-6)
+    assert probability_of_buying(params, 52.0, [x], [t_x], [T])[0] == pytest.approx(again, rel=1e-5)
 
 
 def printed_conditional_expectation(params: MbgNbdParams, t, x, t_x, T):
@@ -94,6 +97,13 @@ def printed_conditional_expectation(params: MbgNbdParams, t, x, t_x, T):
 def test_transformed_expectation_equals_the_printed_one(x, t_x):
     ours = expected_purchases(FIT, 39.0, [x], [t_x], [39.0])[0]
     assert ours == pytest.approx(printed_conditional_expectation(FIT, 39.0, x, t_x, 39.0), rel=1e-9)
+
+
+def test_a_new_customers_chance_of_buying_again_matches_simulation():
+    x, _ = simulate_mbgnbd(np.random.default_rng(11), np.full(200_000, 26.0), *REFERENCE.values())
+    predicted = probability_of_buying(FIT, 26.0, [0.0], [0.0], [0.0])[0]
+    share = (x > 0).mean()
+    assert abs(share - predicted) < 4 * np.sqrt(share * (1 - share) / x.size)
 
 
 @pytest.mark.parametrize("a", [0.6, 1.0, 2.5])

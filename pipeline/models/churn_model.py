@@ -11,6 +11,8 @@ weeks, and gives every customer
   shop's typical gap (NaN when not fitted or never ordered), which the churn levels are
   cut from: a horizon in the shop's own rhythm keeps the thresholds measured on CDNOW
   (a CD shop) meaningful for a parts shop whose customers order every week or two,
+- ``p_buy_again``: the probability of at least one order within that horizon (NaN
+  likewise), which the reason sentence states,
 - ``expected_value``: expected order amount in the next ``value_horizon_days``
   (expected order days × expected amount per order day, Gamma-Gamma).
 
@@ -30,7 +32,7 @@ import pandas as pd
 from pipeline.messages import text
 from pipeline.model import State
 from pipeline.models.bgnbd import rfm_summary
-from pipeline.models.mbgnbd import expected_purchases, fit_mbgnbd, p_alive
+from pipeline.models.mbgnbd import expected_purchases, fit_mbgnbd, p_alive, probability_of_buying
 from pipeline.models.spend_model import fit_gamma_gamma, value_of_orders
 from pipeline.schema import ACTIVE
 
@@ -100,7 +102,8 @@ def _fitted(state: State, summary: pd.DataFrame, churn, note: dict) -> dict | No
         orders_ahead = expected_purchases(model, churn.value_horizon_days / UNIT_DAYS, x, t_x, T)
         value = value_of_orders(orders_ahead, gg, x, monetary)
         expected_orders = expected_purchases(model, horizon_days / UNIT_DAYS, x, t_x, T)
-    per_id = pd.DataFrame({"p_alive": alive, "expected_orders": expected_orders,
+        buy_again = probability_of_buying(model, horizon_days / UNIT_DAYS, x, t_x, T)
+    per_id = pd.DataFrame({"p_alive": alive, "expected_orders": expected_orders, "p_buy_again": buy_again,
                            "expected_value": value}, index=summary.index)
     return _per_customer(state.customers, per_id)
 
@@ -140,7 +143,8 @@ def _per_customer(customers: pd.DataFrame, per_id: pd.DataFrame) -> dict:
     blocked = customers["blocked"].astype(bool).to_numpy()
     result = {}
     ordered = ids.isin(per_id.index).to_numpy()
-    for column, no_orders in (("p_alive", np.nan), ("expected_orders", np.nan), ("expected_value", 0.0)):
+    for column, no_orders in (("p_alive", np.nan), ("expected_orders", np.nan), ("p_buy_again", np.nan),
+                              ("expected_value", 0.0)):
         values = per_id[column].reindex(ids).to_numpy(dtype=float)
         result[column] = np.where(blocked, np.nan, np.where(ordered, values, no_orders))
     return result
@@ -154,5 +158,6 @@ def _run_rate(state: State, config) -> dict:
     active = (customers["lifecycle"] == ACTIVE).to_numpy()
     scale = config.churn.value_horizon_days / config.state.key_account_window_days
     value = (customers["revenue_window"].astype(float).fillna(0.0) * scale).clip(lower=0.0)
-    return {"p_alive": np.full(len(customers), np.nan), "expected_orders": np.full(len(customers), np.nan),
+    nothing = np.full(len(customers), np.nan)
+    return {"p_alive": nothing, "expected_orders": nothing, "p_buy_again": nothing,
             "expected_value": np.where(blocked, np.nan, np.where(active, value.to_numpy(), 0.0))}

@@ -123,6 +123,17 @@ def p_alive(params: MbgNbdParams, x, t_x, T) -> np.ndarray:
     return expit(-log_odds)
 
 
+def probability_of_buying(params: MbgNbdParams, t, x, t_x, T) -> np.ndarray:
+    """P(at least one purchase in (T, T + t] | history) = P(alive) · (1 - ((α+T)/(α+T+t))^(r+x)):
+    given activity λ ~ Gamma(r+x, α+T), and an active customer cannot drop out before
+    their next purchase, so only "no purchase in t" (e^(-λt)) stands between them and it."""
+    x, t_x, T = _as_arrays(x, t_x, T)
+    t = np.broadcast_to(np.asarray(t, dtype=float), x.shape)
+    r, alpha = params.r, params.alpha
+    none_ahead = (r + x) * (np.log(alpha + T) - np.log(alpha + T + t))
+    return p_alive(params, x, t_x, T) * -np.expm1(none_ahead)
+
+
 def expected_purchases(params: MbgNbdParams, t, x, t_x, T) -> np.ndarray:
     """Expected purchase occasions in (T, T + t] given the history (``t`` scalar or array)."""
     x, t_x, T = _as_arrays(x, t_x, T)

@@ -176,6 +176,7 @@ def _model(c: pd.DataFrame, churn, today: pd.Timestamp, horizon: float):
     """Levels from the fitted model: expected order days ahead under the thresholds."""
     expected = c["expected_orders"].astype(float).to_numpy()
     alive = c["p_alive"].astype(float).to_numpy()
+    again = c["p_buy_again"].astype(float).to_numpy()
     with np.errstate(invalid="ignore"):
         gone = (expected < churn.model_high_below) | (alive < churn.model_gone_below)
         fired = np.where(gone, 2,
@@ -188,11 +189,11 @@ def _model(c: pd.DataFrame, churn, today: pd.Timestamp, horizon: float):
     def reason(i: int) -> str:
         bought = (_once(last.iloc[i], days[i]) if count[i] == 1 else
                   text("churn.reason.rhythm", gap=_round(gap[i]), days=int(days[i])))
-        # Under the P(still buying) cut, expected orders (an average over "still buying"
-        # and "gone") would only blur the message.
-        key = "churn.reason.model_gone" if alive[i] < churn.model_gone_below else "churn.reason.model"
-        return text(key, bought=bought, chance=_chance(alive[i]), horizon=int(horizon),
-                    orders=_orders(expected[i]))
+        # Gone: the chance they still buy from us at all.  Otherwise the chance of an order
+        # within the horizon, which a rep reads more easily than expected orders (0.1 次).
+        if alive[i] < churn.model_gone_below:
+            return text("churn.reason.model_gone", bought=bought, chance=_chance(alive[i]))
+        return text("churn.reason.model", bought=bought, chance=_chance(again[i]), horizon=int(horizon))
     return fired, reason
 
 
@@ -202,9 +203,3 @@ def _chance(alive: float) -> str:
     if percent < 1:
         return text("churn.chance_below_one")
     return text("churn.chance", percent=min(percent, 99))
-
-
-def _orders(expected: float) -> str:
-    if expected < 0.1:
-        return text("churn.orders_below_tenth")
-    return text("churn.orders", orders=f"{np.floor(expected * 10.0) / 10.0:.1f}")
