@@ -302,7 +302,7 @@ def test_model_fitted_decides_the_level(fitted_population):
     assert c1.p_alive < 0.15
     assert (c1.churn_risk, c1.churn_gone) == ("高", True)
     assert c1.churn_reasons[0] == ("平时约每7天进货一次，已有56天未进货；按进货记录估算仍在合作的可能性"
-                                   f"只有{_chance(c1.p_alive)}")
+                                   f"{_chance(c1.p_alive)}")
     medium = state.customers[state.customers["churn_reasons"].map(
         lambda r: bool(r) and "再来进货" in r[0])].iloc[0]
     assert medium.churn_risk in ("中", "高")
