@@ -38,7 +38,7 @@ class MbgNbdParams:
     n_customers: int
 
 
-def _log_likelihood(log_params: np.ndarray, x, t_x, T, weight) -> tuple[float, np.ndarray]:
+def _log_likelihood(log_params: np.ndarray, x, t_x, T, weight, counts) -> tuple[float, np.ndarray]:
     """Sum of individual log-likelihoods and the gradient in the log-parameters.
 
     L = Γ(r+x)α^r/Γ(r) · B(a, b+x+1)/B(a, b) · [(α+T)^-(r+x) + a/(b+x) · (α+t_x)^-(r+x)]:
@@ -59,16 +59,22 @@ def _log_likelihood(log_params: np.ndarray, x, t_x, T, weight) -> tuple[float, n
                - w_active * (r + x) * (1.0 / (alpha + T) - 1.0 / (alpha + t_x)))
     d_a = w_dropped / a
     d_b = -w_dropped / (b + x)
-    value = weight @ total + _count_terms(r, a, b, x, weight, d_r, d_a, d_b)
+    value = weight @ total + _count_terms(r, a, b, counts, d_r, d_a, d_b)
     gradient = np.array([weight @ d_r, weight @ d_alpha, weight @ d_a, weight @ d_b])
     return float(value), gradient * np.array([r, alpha, a, b])
 
 
-def _count_terms(r, a, b, x, weight, d_r, d_a, d_b) -> float:
+def _distinct_counts(x, weight) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(distinct x, each row's index into them, total weight per distinct x): the
+    likelihood's gamma-function terms are computed once per distinct x."""
+    counts, index = np.unique(x, return_inverse=True)
+    return counts, index, np.bincount(index, weights=weight)
+
+
+def _count_terms(r, a, b, distinct, d_r, d_a, d_b) -> float:
     """The gamma-function terms, which depend on x alone: summed over distinct counts;
     their derivatives are added into d_r, d_a, d_b in place."""
-    counts, index = np.unique(x, return_inverse=True)
-    count_weight = np.bincount(index, weights=weight)
+    counts, index, count_weight = distinct
     value = count_weight @ (gammaln(r + counts) - gammaln(r) + betaln(a, b + counts + 1.0) - betaln(a, b))
     d_r += (digamma(r + counts) - digamma(r))[index]
     d_a += (digamma(a + b) - digamma(a + b + counts + 1.0))[index]
@@ -95,8 +101,10 @@ def fit_mbgnbd(x, t_x, T) -> MbgNbdParams:
     weight = weight.astype(float)
     n = float(weight.sum())
 
+    distinct = _distinct_counts(ux, weight)
+
     def objective(log_params):
-        value, gradient = _log_likelihood(log_params, ux, ut_x, uT, weight)
+        value, gradient = _log_likelihood(log_params, ux, ut_x, uT, weight, distinct)
         return -value / n, -gradient / n
 
     rate = np.dot(weight, ux) / np.dot(weight, uT)
