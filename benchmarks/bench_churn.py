@@ -100,7 +100,7 @@ def main() -> int:
     state, _ = timed("receivables", receivables, state, config)
     state, _ = timed("owner_figures", owner_figures, state, config)
     note = state.notes["churn_model"]
-    print("model fitted:", note["fitted"], {k: round(v, 3) for k, v in note.get("bgnbd", {}).items()})
+    print("model fitted:", note["fitted"], {k: round(v, 3) for k, v in note.get("mbgnbd", {}).items()})
     print("risk levels:", state.customers["churn_risk"].value_counts().to_dict())
     ok = churn_seconds < BUDGET_SECONDS
     print(f"churn stage {'within' if ok else 'OVER'} the {BUDGET_SECONDS:.0f} s budget")

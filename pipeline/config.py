@@ -87,8 +87,13 @@ class ChurnConfig:
     spend_min_amount: float = 1000.0
     neglect_min_days: int = 7
     unhappy_satisfaction: int = 2
+    one_time_gap_factor: float = 3.0
     model_min_repeat_customers: int = 200
-    model_alive_threshold: float = 0.3
+    model_horizon_gaps: float = 3.0
+    model_high_below: float = 0.12
+    model_gone_below: float = 0.15
+    model_medium_below: float = 0.32
+    model_alive_threshold: float = 0.3   # unused since issue #12; accepted so older config files still load
     value_horizon_days: int = 365
 
 
@@ -168,9 +173,11 @@ CHECKS = {
     "churn.rhythm_min_orders": (lambda v: v >= 2, "must be ≥ 2"),
     **{f"churn.{k}": _POSITIVE for k in ("spend_window_days", "value_horizon_days")},
     **{f"churn.{k}": _NON_NEGATIVE for k in ("rhythm_medium_factor", "rhythm_medium_extra_days", "rhythm_high_factor",
-                                              "rhythm_high_extra_days", "spend_min_amount", "neglect_min_days")},
+                                              "rhythm_high_extra_days", "spend_min_amount", "neglect_min_days",
+                                              "one_time_gap_factor", "model_high_below", "model_medium_below")},
+    "churn.model_horizon_gaps": (lambda v: v > 0, "must be > 0"),
+    "churn.model_gone_below": _SHARE,
     "churn.spend_drop_ratio": _SHARE,
-    "churn.model_alive_threshold": _SHARE,
     "churn.model_min_repeat_customers": _POSITIVE,
     "churn.unhappy_satisfaction": (lambda v: 1 <= v <= 5, "must be 1–5"),
     "care.days_ahead": _NON_NEGATIVE,

@@ -1,5 +1,5 @@
 """Churn risk rules (spec §3.5) with the spec's numbers and reason sentences, and the
-BG/NBD stage glue (fitted / skipped)."""
+MBG/NBD stage glue (fitted / skipped)."""
 from __future__ import annotations
 
 from datetime import date, timedelta
@@ -12,7 +12,8 @@ from hypothesis import strategies as st
 
 from pipeline.config import ChurnConfig, Config
 from pipeline.model import Register, State
-from pipeline.rules.churn import _model, _model_reason, _money, churn_risk
+from pipeline.models.churn_model import shop_typical_gap
+from pipeline.rules.churn import _chance, _model, _money, churn_risk
 
 T = date(2026, 11, 23)
 INTERVALS = {"A": 1, "B": 7, "C": 15, "D": 30, "E": 365}
@@ -138,19 +139,52 @@ def test_spend_windows_are_half_open():
     assert row.churn_reason == "近90天进货¥900，比之前90天的¥2,000少了55%"
 
 
-@pytest.mark.parametrize("grade, overdue, reason", [
-    ("B", 12, "B级客户应每7天跟进，已逾期12天未跟进"),
-    ("B", 7, ""),                                      # not more than 7
-    ("A", 8, "A级客户应每1天跟进，已逾期8天未跟进"),
-    ("A", 7, ""),
-    ("C", 15, ""),                                     # not more than its 15-day interval
-    ("C", 16, "C级客户应每15天跟进，已逾期16天未跟进"),
-    ("D", 100, ""),                                    # only grades A–C
-])
-def test_neglected(grade, overdue, reason):
+@pytest.mark.parametrize("grade, overdue", [("B", 12), ("A", 8), ("C", 16), ("A", 300), ("D", 100)])
+def test_neglect_is_not_churn(grade, overdue):
+    # Issue #12: an overdue follow-up is the rep's matter (逾期天数, the task's reasons,
+    # the 主管's summary), not the customer's; it no longer raises 流失风险.
     orders = [{"customer_id": "C1", "date": T - timedelta(days=5), "amount": 10.0}]
     row = one([{"customer_id": "C1", "grade": grade, "overdue_days": overdue}], orders)
-    assert (row.churn_risk, row.churn_reason) == ("中" if reason else "低", reason)
+    assert (row.churn_risk, row.churn_reason) == ("低", "")
+
+
+def shop_with_gap(gap: int, n: int = 5) -> tuple[list[dict], list[dict]]:
+    """n regular customers ordering every ``gap`` days, the last order yesterday."""
+    customers = [{"customer_id": f"R{k}"} for k in range(n)]
+    orders = [o for k in range(n) for o in every(gap, 4, T - timedelta(days=1), customer_id=f"R{k}")]
+    return customers, orders
+
+
+@pytest.mark.parametrize("gap, since, level, reason", [
+    (30, 90, "低", ""),                    # 3 × 30 = 90: needs more than 90
+    (30, 91, "中", "只在2026年8月买过一次，之后3个月没有再来（本店客户一般约每30天进货一次）"),
+    (30, 245, "中", "只在2026年3月买过一次，之后8个月没有再来（本店客户一般约每30天进货一次）"),
+    (10, 31, "中", "只在2026年10月买过一次，之后31天没有再来（本店客户一般约每10天进货一次）"),
+    (10, 30, "低", ""),
+    (30, 366, "", ""),                     # over a year: 流失, the win-back list's
+])
+def test_one_time_buyer_without_a_model(gap, since, level, reason):
+    customers, orders = shop_with_gap(gap)
+    once = {"customer_id": "O1", "date": T - timedelta(days=since), "amount": 300.0}
+    state = run([{"customer_id": "O1", "name": "一次客"}] + customers, [once] + orders)
+    row = state.customers.iloc[0]
+    assert state.notes["churn_model"]["fitted"] is False
+    assert (row.churn_risk, row.churn_reason) == (level, reason)
+    assert np.isnan(row.p_alive)          # no model: no probability is claimed
+    assert not row.churn_gone
+
+
+def test_shop_typical_gap_is_the_median_of_repeat_buyers_own_gaps():
+    frame = pd.DataFrame({"blocked": [False, False, False, True, False],
+                          "order_gaps_median": [10.0, 30.0, 50.0, 1.0, np.nan]})
+    assert shop_typical_gap(frame) == 30.0
+    assert np.isnan(shop_typical_gap(frame.iloc[4:]))
+
+
+def test_one_time_buyer_in_a_shop_without_repeat_buyers_is_not_judged():
+    once = [{"customer_id": "O1", "date": T - timedelta(days=200), "amount": 300.0}]
+    row = one([{"customer_id": "O1"}], once)
+    assert (row.churn_risk, row.churn_reason) == ("低", "")
 
 
 @pytest.mark.parametrize("score, level, reason", [
@@ -174,9 +208,9 @@ def test_level_is_the_highest_reason_and_sentences_are_joined():
     assert row.churn_reasons == (
         "平时约每7天进货一次，已有22天未进货",
         "近90天进货¥400，比之前90天的¥6,000少了93%",
-        "B级客户应每7天跟进，已逾期12天未跟进",
         "最近一次满意度为2分（满分5分）",
     )
+    assert not row.churn_gone             # 高 from being unhappy, not from the buying
     assert row.churn_reason == "；".join(row.churn_reasons)
 
 
@@ -255,30 +289,49 @@ def fitted_population():
     return customers, orders
 
 
-def test_model_fitted_decides_high(fitted_population):
+def test_model_fitted_decides_the_level(fitted_population):
     customers, orders = fitted_population
     state = run(customers, orders)
     note = state.notes["churn_model"]
     assert note["fitted"] is True and note["repeat_customers"] >= 200
-    assert set(note["bgnbd"]) >= {"r", "alpha", "a", "b", "log_likelihood", "n_customers"}
+    assert set(note["mbgnbd"]) >= {"r", "alpha", "a", "b", "log_likelihood", "n_customers"}
+    assert "bgnbd" not in note
+    horizon = note["model_horizon_days"]
+    assert horizon == round(3 * note["shop_typical_gap_days"])
     c1 = state.customers.set_index("customer_id").loc["C1"]
-    assert c1.p_alive < 0.3
-    assert c1.churn_risk == "高"
-    assert c1.churn_reasons[0] == "平时约每7天进货一次，已有56天未进货"
-    assert c1.churn_reasons[-1] == f"按进货记录估算仍在合作的可能性仅{int(c1.p_alive * 100)}%" \
-        or c1.churn_reasons[-1] == "按进货记录估算仍在合作的可能性不到1%"
+    assert c1.p_alive < 0.15
+    assert (c1.churn_risk, c1.churn_gone) == ("高", True)
+    assert c1.churn_reasons[0] == ("平时约每7天进货一次，已有56天未进货；按进货记录估算仍在合作的可能性"
+                                   f"{_chance(c1.p_alive)}")
+    medium = state.customers[state.customers["churn_reasons"].map(
+        lambda r: bool(r) and "再来进货" in r[0])].iloc[0]
+    assert medium.churn_risk in ("中", "高")
+    assert medium.churn_reasons[0].endswith(f"按进货记录估算，未来{int(horizon)}天内再来进货的可能性"
+                                            f"{_chance(medium.p_buy_again)}")
     active = state.customers[state.customers["lifecycle"] == "现实"]
     assert active["p_alive"].between(0, 1).all()
     assert (active["expected_value"] >= 0).all()
+    # every 现实 customer has a level from the model; 低 has no reason
+    assert set(active["churn_risk"]) <= {"高", "中", "低"}
+    assert (active.loc[active["churn_risk"] == "低", "churn_reason"] == "").all()
 
 
-def test_model_fitted_caps_rhythm_at_medium(fitted_population):
+def test_a_one_time_buyer_of_long_ago_is_not_steady_under_the_model(fitted_population):
     customers, orders = fitted_population
-    never = Config(churn=ChurnConfig(model_alive_threshold=1e-12))
+    once = {"customer_id": "O1", "date": T - timedelta(days=245), "amount": 800.0}
+    state = run(customers + [{"customer_id": "O1", "name": "一次客"}], orders + [once])
+    o1 = state.customers.set_index("customer_id").loc["O1"]
+    assert o1.p_alive < 0.5 and o1.churn_risk in ("高", "中")
+    assert o1.churn_reasons[0].startswith("只在2026年3月买过一次，之后8个月没有再来；按进货记录估算")
+
+
+def test_under_the_model_the_rhythm_rule_does_not_add_its_own_level(fitted_population):
+    customers, orders = fitted_population
+    never = Config(churn=ChurnConfig(model_high_below=0.0, model_medium_below=0.0))
     state = run(customers, orders, never)
     c2 = state.customers.set_index("customer_id").loc["C2"]
     assert state.notes["churn_model"]["fitted"] is True
-    assert (c2.churn_risk, c2.churn_reason) == ("中", "平时约每7天进货一次，已有36天未进货")
+    assert (c2.churn_risk, c2.churn_reason) == ("低", "")
 
 
 def test_model_skipped_with_too_few_repeat_buyers():
@@ -291,7 +344,8 @@ def test_model_skipped_with_too_few_repeat_buyers():
     assert row.churn_risk == "高"         # without the model, rhythm decides 高
     # run-rate: last year's ¥1,000 over the next 365 days
     assert row.expected_value == pytest.approx(1000.0)
-    assert "expected_orders" not in state.customers
+    assert np.isnan(row.expected_orders)
+    assert row.churn_gone                 # the rhythm rule's 高 is a buying judgement
 
 
 def test_model_threshold_is_configurable():
@@ -331,23 +385,27 @@ def test_lost_customer_under_a_fitted_model_has_no_risk(fitted_population):
     assert (l1.churn_risk, l1.churn_reasons, l1.churn_reason) == ("", (), "")
 
 
-@pytest.mark.parametrize("alive, fired", [
-    (0.3, 0),            # exactly at the threshold: not under it
-    (0.2999, 2),
-    (np.nan, 0),         # not fitted, or never ordered
+@pytest.mark.parametrize("expected, alive, fired", [
+    (0.0, 0.5, 2), (0.1199, 0.5, 2),
+    (0.12, 0.5, 1), (0.3199, 0.5, 1),   # config defaults: under 0.12 → 高, under 0.32 → 中
+    (0.32, 0.5, 0), (12.0, 0.5, 0),
+    (12.0, 0.1499, 2), (12.0, 0.15, 0), # P(still buying) under 0.15 → 高 however much they'd buy
+    (np.nan, np.nan, 0),                # not fitted, or never ordered
 ])
-def test_model_rule_fires_under_the_threshold_only(alive, fired):
-    levels, _ = _model(pd.DataFrame({"p_alive": [alive]}), ChurnConfig(model_alive_threshold=0.3))
+def test_model_levels(expected, alive, fired):
+    frame = pd.DataFrame({"expected_orders": [expected], "p_alive": [alive], "p_buy_again": [0.1],
+                          "order_count": [2],
+                          "order_gaps_median": [30.0], "last_order": [pd.Timestamp(T)]})
+    levels, _ = _model(frame, ChurnConfig(), pd.Timestamp(T), 90.0)
     assert levels.tolist() == [fired]
 
 
-@pytest.mark.parametrize("alive, reason", [
-    (0.2999, "按进货记录估算仍在合作的可能性仅29%"),    # rounded down: never "30%" under 30%
-    (0.01, "按进货记录估算仍在合作的可能性仅1%"),
-    (0.005, "按进货记录估算仍在合作的可能性不到1%"),
+@pytest.mark.parametrize("alive, words", [
+    (0.2999, "约29%"),    # rounded down: never a rounder, safer number than the model's
+    (0.01, "约1%"), (0.005, "不到1%"), (0.9999, "约99%"),
 ])
-def test_model_reason(alive, reason):
-    assert _model_reason(alive) == reason
+def test_chance_in_words(alive, words):
+    assert _chance(alive) == words
 
 
 @pytest.mark.parametrize("amount, written", [
@@ -355,3 +413,16 @@ def test_model_reason(alive, reason):
 ])
 def test_money_rounds_half_up(amount, written):
     assert _money(amount) == written
+
+
+@settings(max_examples=40, deadline=None)
+@given(gap=st.integers(3, 60), since=st.integers(0, 400))
+def test_one_time_rule_matches_the_threshold(gap, since):
+    # Without a model: 中 exactly when the only order is more than 3 typical gaps old.
+    customers, orders = shop_with_gap(gap)
+    once = {"customer_id": "O1", "date": T - timedelta(days=since), "amount": 300.0}
+    row = run([{"customer_id": "O1"}] + customers, [once] + orders).customers.iloc[0]
+    if since > 365:
+        assert row.churn_risk == ""
+    else:
+        assert row.churn_risk == ("中" if since > 3 * gap else "低")

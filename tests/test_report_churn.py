@@ -50,13 +50,13 @@ def test_churn_sheet(report):
     assert rows[0] == ("客户编号", "客户名称", "联系人", "电话", "业务员", "流失风险", "风险原因",
                        "预计一年价值（元）", "最近进货", "最近联系")
     rows = [r[:2] + r[4:] for r in rows]                        # contact and phone: test_report_sheets
-    assert [r[0] for r in rows[1:]] == ["A2", "A1", "A3"]     # 高 by value, then 中
-    a2, a1, a3 = rows[1:]
+    # 高 by value, then 中; A3 (B, follow-up 12 days overdue) is the rep's neglect, not churn
+    assert [r[0] for r in rows[1:]] == ["A2", "A1"]
+    a2, a1 = rows[1:]
     assert a2[1:4] == ("顺达车队", "张三", "高") and a2[4] == "最近一次满意度为2分（满分5分）"
     assert a2[5] == pytest.approx(5000.0)
     assert a2[6] == datetime.combine(T - timedelta(days=10), datetime.min.time())
     assert a1[4] == "平时约每7天进货一次，已有36天未进货"
-    assert a3[2:4] == ("未分配", "中") and a3[4] == "B级客户应每7天跟进，已逾期12天未跟进"
     assert sheet.freeze_panes == "A2"
 
 
@@ -67,7 +67,10 @@ def test_several_reasons_are_one_per_line(tmp_path):
     path = write(tmp_path / "r.xlsx", full_state(customers, orders))
     row = list(openpyxl.load_workbook(path)["流失预警"].iter_rows(min_row=2, values_only=True))[0]
     assert row[0] == "007"                                      # leading zeros kept
-    assert row[6] == "A级客户应每1天跟进，已逾期9天未跟进\n最近一次满意度为1分（满分5分）"
+    orders.append({"customer_id": "007", "date": T - timedelta(days=120), "amount": 6000.0})
+    path = write(tmp_path / "r.xlsx", full_state(customers, orders))
+    row = list(openpyxl.load_workbook(path)["流失预警"].iter_rows(min_row=2, values_only=True))[0]
+    assert row[6] == "近90天进货¥50，比之前90天的¥6,000少了99%\n最近一次满意度为1分（满分5分）"
 
 
 def test_no_risks_says_so(tmp_path):
@@ -89,7 +92,7 @@ def test_stats_sheet_tables(report):
     assert months["2026-11（本月至今）"] == 5000 and months["2025-12"] == 0 and len(months) == 12
     assert cells["B"][0] == 1 and cells["D"][0] == 4
     assert cells["现实"][0] == 3
-    assert table(sheet, "各业务员的流失风险客户") == [("业务员", "高风险", "中风险"), ("未分配", 0, 1),
+    assert table(sheet, "各业务员的流失风险客户") == [("业务员", "高风险", "中风险"), ("未分配", 0, 0),
                                                 ("张三", 2, 0)]
     assert table(sheet, "近一年各业务员销售额") == [("业务员", "销售额（元）"), ("张三", 5400), ("未分配", 200)]
     assert table(sheet, "各业务员客户数")[1:] == [("未分配", 3), ("张三", 2)]

@@ -1,11 +1,18 @@
-"""The statistical part of the churn stage: BG/NBD and Gamma-Gamma fitted to the register.
+"""The statistical part of the churn stage: MBG/NBD and Gamma-Gamma fitted to the register.
 
 Decides whether the shop has enough order history for the model (spec §3.5: at least
 ``model_min_repeat_customers`` customers with orders on 2 or more days), fits it in
 weeks, and gives every customer
 
 - ``p_alive``: the probability they still buy from the shop (NaN when not fitted or
-  when they never ordered),
+  when they never ordered); one-time buyers get an honest one too (the MBG/NBD lets a
+  customer drop out after the first purchase, where the BG/NBD held them at 100%),
+- ``expected_orders``: expected order days in the next ``model_horizon_gaps`` × the
+  shop's typical gap (NaN when not fitted or never ordered), which the churn levels are
+  cut from: a horizon in the shop's own rhythm keeps the thresholds measured on CDNOW
+  (a CD shop) meaningful for a parts shop whose customers order every week or two,
+- ``p_buy_again``: the probability of at least one order within that horizon (NaN
+  likewise), which the reason sentence states,
 - ``expected_value``: expected order amount in the next ``value_horizon_days``
   (expected order days × expected amount per order day, Gamma-Gamma).
 
@@ -24,11 +31,12 @@ import pandas as pd
 
 from pipeline.messages import text
 from pipeline.model import State
-from pipeline.models.bgnbd import expected_purchases, fit_bgnbd, p_alive, rfm_summary
+from pipeline.models.bgnbd import rfm_summary
+from pipeline.models.mbgnbd import expected_purchases, fit_mbgnbd, p_alive, probability_of_buying
 from pipeline.models.spend_model import fit_gamma_gamma, value_of_orders
 from pipeline.schema import ACTIVE
 
-UNIT_DAYS = 7.0          # the model is fitted in weeks, as in the BG/NBD literature
+UNIT_DAYS = 7.0          # the model is fitted in weeks, as in the literature
 
 
 def known_orders(state: State) -> pd.DataFrame:
@@ -44,7 +52,7 @@ def known_orders(state: State) -> pd.DataFrame:
 
 
 def apply_model(state: State, config) -> State:
-    """``state`` with p_alive and expected_value on customers, and
+    """``state`` with p_alive, expected_orders and expected_value on customers, and
     notes["churn_model"] saying whether the model was fitted."""
     churn = config.churn
     orders = known_orders(state)
@@ -71,7 +79,7 @@ def _fitted(state: State, summary: pd.DataFrame, churn, note: dict) -> dict | No
     """Model columns from a fit, or None (with the reason in ``note``) if it fails."""
     x, t_x, T, monetary = (summary[c].to_numpy() for c in ("x", "t_x", "T", "monetary"))
     try:
-        bg = fit_bgnbd(x, t_x, T)
+        model = fit_mbgnbd(x, t_x, T)
     except ValueError as error:
         note.update(reason="fit_failed",
                     message=text("churn.model.skipped_fit_failed", error=str(error)))
@@ -83,15 +91,37 @@ def _fitted(state: State, summary: pd.DataFrame, churn, note: dict) -> dict | No
         gg = None
         note["gamma_gamma"] = None
         note["spend_message"] = text("churn.model.spend_fallback", error=str(error))
-    note.update(fitted=True, bgnbd=asdict(bg),
-                value_horizon_days=int(churn.value_horizon_days))
+    horizon_days = model_horizon_days(state.customers, churn)
+    note.update(fitted=True, mbgnbd=asdict(model),
+                value_horizon_days=int(churn.value_horizon_days),
+                shop_typical_gap_days=shop_typical_gap(state.customers),
+                model_horizon_days=horizon_days)
     # Non-finite results are expected for extreme fits and replaced in _patched.
     with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
-        alive = p_alive(bg, x, t_x, T)
-        orders_ahead = expected_purchases(bg, churn.value_horizon_days / UNIT_DAYS, x, t_x, T)
+        alive = p_alive(model, x, t_x, T)
+        orders_ahead = expected_purchases(model, churn.value_horizon_days / UNIT_DAYS, x, t_x, T)
         value = value_of_orders(orders_ahead, gg, x, monetary)
-    per_id = pd.DataFrame({"p_alive": alive, "expected_value": value}, index=summary.index)
+        expected_orders = expected_purchases(model, horizon_days / UNIT_DAYS, x, t_x, T)
+        buy_again = probability_of_buying(model, horizon_days / UNIT_DAYS, x, t_x, T)
+    per_id = pd.DataFrame({"p_alive": alive, "expected_orders": expected_orders, "p_buy_again": buy_again,
+                           "expected_value": value}, index=summary.index)
     return _per_customer(state.customers, per_id)
+
+
+def shop_typical_gap(customers: pd.DataFrame) -> float:
+    """The shop's typical days between orders: the median of its repeat buyers' own
+    median gaps (NaN when nobody has ordered on two days)."""
+    gaps = customers.loc[~customers["blocked"].astype(bool), "order_gaps_median"].astype(float).dropna()
+    return float(gaps.median()) if len(gaps) else float("nan")
+
+
+def model_horizon_days(customers: pd.DataFrame, churn) -> float:
+    """The horizon the churn levels read expected orders over: ``model_horizon_gaps``
+    typical gaps, whole days (at least 1; a year when no gap is known)."""
+    typical = shop_typical_gap(customers)
+    if not np.isfinite(typical):
+        return 365.0
+    return float(max(1, int(np.floor(churn.model_horizon_gaps * typical + 0.5))))
 
 
 def _patched(columns: dict, run_rate: dict, state: State, note: dict) -> dict:
@@ -113,7 +143,8 @@ def _per_customer(customers: pd.DataFrame, per_id: pd.DataFrame) -> dict:
     blocked = customers["blocked"].astype(bool).to_numpy()
     result = {}
     ordered = ids.isin(per_id.index).to_numpy()
-    for column, no_orders in (("p_alive", np.nan), ("expected_value", 0.0)):
+    for column, no_orders in (("p_alive", np.nan), ("expected_orders", np.nan), ("p_buy_again", np.nan),
+                              ("expected_value", 0.0)):
         values = per_id[column].reindex(ids).to_numpy(dtype=float)
         result[column] = np.where(blocked, np.nan, np.where(ordered, values, no_orders))
     return result
@@ -127,5 +158,6 @@ def _run_rate(state: State, config) -> dict:
     active = (customers["lifecycle"] == ACTIVE).to_numpy()
     scale = config.churn.value_horizon_days / config.state.key_account_window_days
     value = (customers["revenue_window"].astype(float).fillna(0.0) * scale).clip(lower=0.0)
-    return {"p_alive": np.full(len(customers), np.nan),
+    nothing = np.full(len(customers), np.nan)
+    return {"p_alive": nothing, "expected_orders": nothing, "p_buy_again": nothing,
             "expected_value": np.where(blocked, np.nan, np.where(active, value.to_numpy(), 0.0))}

@@ -5,7 +5,8 @@ Columns added to ``state.customers`` (needs history and customer_state):
 - ``grade`` (str "A"–"E"; "" when blocked);
 - ``grade_basis`` (str): why, as a code the task reasons are written from —
   override / no_need / latent / clear / clear_no_date / clear_stale / repeat /
-  lost / one_order / no_orders ("" when blocked);
+  lost / one_order / no_orders ("" when blocked); the win-back stage later turns
+  ``repeat`` into ``repeat_gone`` (grade D) for a regular buyer judged gone (issue #12);
 - ``grade_close`` (datetime64): the expected close the grade was read from (the
   current 预计成交, or a repeat buyer's next expected order), NaT otherwise.
 

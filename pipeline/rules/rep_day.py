@@ -1,7 +1,8 @@
 """A rep's day (spec §3.7): the tasks for T, their order, the daily cap, unassigned → 主管.
 
 Tasks for T: a follow-up for every customer due (next follow-up ≤ T) who is not 流失,
-a win-back (挽回) for every 流失 customer due, and the care tasks the care stage left
+a win-back (挽回) for every 流失 customer due and every regular buyer the churn stage
+judged gone (``win_back`` column, ``pipeline.rules.win_back``), and the care tasks the care stage left
 in ``state.tasks``.  Order: follow-ups (grade A first, key accounts first within a
 grade, longest overdue first, then 客户编号), win-backs (longest since the last order
 first), care (soonest first).  Each active rep gets a RepDay (also with no tasks),
@@ -15,7 +16,9 @@ are folded into their first task (``Task.also``, see ``pipeline.rules.cards``), 
 and every count are in customers.
 Sets ``state.tasks`` (every card, in order, before the cap), ``state.days`` and
 ``state.notes["tasks_per_rep"]`` / ``["unassigned_tasks"]`` / ``["tasks_total"]``.
-Reasons include the churn stage's ``churn_reasons`` column (tuples of str) when present.
+Reasons include the churn stage's ``churn_reasons`` column (tuples of str) when present,
+and, for an A–C follow-up overdue by more than its interval and ``churn.neglect_min_days``,
+a sentence saying so: rep neglect is the rep's matter, not churn (spec §3.5).
 """
 from __future__ import annotations
 
@@ -37,7 +40,9 @@ GRADE_RANK = {g: i for i, g in enumerate(schema.GRADES)}
 # The customer columns a task is made from (besides the task's own due/overdue/lead).
 TASK_COLUMNS = ("customer_id", "name", "contact", "phone", "wechat", "grade", "key_account", "latest_note",
                 "assigned_rep", "rep", "grade_basis", "grade_close", "order_gaps_median",
-                "last_contact", "last_order", "rep_next_follow_up", "next_follow_up")
+                "last_contact", "last_order", "rep_next_follow_up", "next_follow_up", "lifecycle",
+                "interval_days")
+_NEGLECT_GRADES = ("A", "B", "C")
 
 
 def rep_days(state: State, config: Config) -> tuple[State, list[Problem]]:
@@ -45,6 +50,9 @@ def rep_days(state: State, config: Config) -> tuple[State, list[Problem]]:
     customers = with_assignment(state)
     due = customers.loc[~customers["blocked"].astype(bool) & (customers["next_follow_up"] <= today)]
     lost = due["lifecycle"] == LOST
+    if "win_back" in due.columns:
+        lost = lost | due["win_back"].astype(bool)
+    due = due.assign(neglected=neglected(due, config.churn.neglect_min_days))
     follow_ups = make_tasks(state, sort_follow_ups(due.loc[~lost]), "follow_up")
     win_backs = make_tasks(state, sort_win_backs(due.loc[lost]), "win_back")
     others = sorted(state.tasks, key=later_order)
@@ -72,6 +80,13 @@ def with_assignment(state: State) -> pd.DataFrame:
     rep = text_column(state.customers["rep"])
     names = set(active_reps(state)["name"])
     return state.customers.assign(rep=rep, assigned_rep=rep.where(rep.isin(names), ""))
+
+
+def neglected(due: pd.DataFrame, min_days: int) -> pd.Series:
+    """A–C follow-ups overdue by more than their interval and more than ``min_days``."""
+    overdue = due["overdue_days"].astype(float)
+    return (due["grade"].isin(_NEGLECT_GRADES) & (overdue > due["interval_days"].astype(float))
+            & (overdue > min_days))
 
 
 # --- order ------------------------------------------------------------------------
@@ -110,13 +125,14 @@ def make_tasks(state: State, frame: pd.DataFrame, kind: str, due: pd.Series | No
     overdue = frame["overdue_days"] if kind != "care" else pd.Series(0, index=frame.index)
     no_churn = pd.Series([()] * n, index=frame.index)
     churn = frame["churn_reasons"] if "churn_reasons" in frame.columns else no_churn
+    late = frame["neglected"] if "neglected" in frame.columns else pd.Series(False, index=frame.index)
     columns = [frame[c].tolist() for c in TASK_COLUMNS]
-    extras = [due.tolist(), overdue.tolist(), churn.tolist(),
+    extras = [due.tolist(), overdue.tolist(), churn.tolist(), late.tolist(),
               [""] * n if lead is None else lead.tolist(), [""] * n if events is None else events.tolist()]
     hint = text(f"rules.hint.{kind}")
     tasks = []
     for values in zip(*columns, *extras):
-        row = dict(zip(TASK_COLUMNS + ("due", "overdue", "churn", "lead", "event"), values))
+        row = dict(zip(TASK_COLUMNS + ("due", "overdue", "churn", "neglected", "lead", "event"), values))
         tasks.append(Task(
             rep=row["assigned_rep"], kind=kind, customer_id=str(row["customer_id"]),
             customer_name=str(row["name"]), contact=str(row["contact"]), phone=str(row["phone"]),
@@ -134,7 +150,7 @@ def _text(value) -> str:
 
 def task_reasons(row: dict, kind: str, today: pd.Timestamp) -> tuple[str, ...]:
     reasons = [row["lead"]] if row["lead"] else []
-    if kind == "win_back":
+    if kind == "win_back" and row["lifecycle"] == LOST:
         reasons.append(text("rules.reason.lost", date=iso(row["last_order"]),
                             days=(today - row["last_order"]).days))
     reasons.append(grade_reason(row["grade"], row["grade_basis"], row["grade_close"],
@@ -145,6 +161,9 @@ def task_reasons(row: dict, kind: str, today: pd.Timestamp) -> tuple[str, ...]:
             reasons.append(text("rules.reason.never_contacted"))
         elif row["rep_next_follow_up"] == row["next_follow_up"]:
             reasons.append(text("rules.reason.promised", date=iso(row["next_follow_up"])))
+    if kind == "follow_up" and row["neglected"]:
+        reasons.append(text("rules.reason.overdue", grade=row["grade"], interval=int(row["interval_days"]),
+                            overdue=int(row["overdue"])))
     if kind != "care" and isinstance(row["churn"], (tuple, list)):
         reasons.extend(str(r) for r in row["churn"] if r)
     return tuple(r for r in reasons if r)

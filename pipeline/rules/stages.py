@@ -18,6 +18,7 @@ from pipeline.rules.grading import grade
 from pipeline.rules.history import history
 from pipeline.rules.receivables import receivables
 from pipeline.rules.rep_day import rep_days
+from pipeline.rules.win_back import win_back
 
 Stage = Callable[[State, Config], tuple[State, list[Problem]]]
 
@@ -27,6 +28,7 @@ STAGES: list[Stage] = [
     grade,
     cadence,
     churn_risk,       # spec §3.5; rep_days puts its churn_reasons in the task lines
+    win_back,         # spec §3.1/§3.5: a regular buyer judged gone → 挽回, not daily calls
     receivables,
     care_tasks,
     rep_days,
