@@ -23,7 +23,7 @@ from pipeline.mail import find_password
 from pipeline.mail import send as mailer
 from pipeline.messages import text
 from pipeline.model import Problem, State
-from pipeline.ops import background, summary
+from pipeline.ops import background, sidecar, summary
 from pipeline.ops.progress import progress, stage
 from pipeline.ops.scheduler import RunOutcome
 from pipeline.read import RegisterError, read_workbook, validate
@@ -161,15 +161,21 @@ def _send_emails(opts: RunOptions, state: State, problems: list[Problem], facts:
     if why_not:
         facts["mail_note"] = why_not
     with stage(text("run.step.emails")):
-        # A rep without an address gets a "failed" delivery: reported like any other.
-        rep_mail = [emails.rep_email(d, state, config) for d in state.days if d.role != ROLE_MANAGER]
-        delivered = mailer.deliver(rep_mail, config.mail, **common)
+        # A rep without an address, or whose email cannot be built or sent, gets a
+        # "failed" delivery: reported like any other, the others' emails go on.
+        def key_of(kind):
+            return lambda d: (emails.email_key(kind, opts.today, d.rep), d.email, d.rep)
+        rep_mail, delivered = mailer.compose_each([d for d in state.days if d.role != ROLE_MANAGER],
+                                                  lambda d: emails.rep_email(d, state, config), key_of("rep"))
+        delivered += mailer.deliver(rep_mail, config.mail, **common)
         run_facts = {"writeback": facts.get("writeback", {}), "register": opts.register.name,
                      "failed_deliveries": mailer.failed_deliveries(delivered, rep_mail)}
-        owner_mail = [emails.owner_email(d, state, problems, run_facts, config) for d in state.days
-                      if d.role == ROLE_MANAGER]
-        delivered += mailer.deliver(owner_mail, config.mail, **common)
-    facts["emails"] = [{"to": d.to, "key": d.key, "status": d.status, "error": d.error} for d in delivered]
+        owner_mail, failed = mailer.compose_each(
+            [d for d in state.days if d.role == ROLE_MANAGER],
+            lambda d: emails.owner_email(d, state, problems, run_facts, config), key_of("owner"))
+        delivered += failed + mailer.deliver(owner_mail, config.mail, **common)
+    facts["emails"] = [{"to": d.to, "name": d.name, "key": d.key, "status": d.status, "error": d.error}
+                       for d in delivered]
     facts["email_totals"] = mailer.delivery_summary(delivered)
 
 
@@ -183,5 +189,16 @@ def _mail_args(opts: RunOptions) -> tuple[dict, str]:
     password = find_password(config.mail, opts.environ) if may_send else None
     send, why_not = mailer.send_decision(config.mail, working_day=working, dry_run=opts.dry_run,
                                          password=password, outbox=outbox)
-    return dict(day=opts.today, outbox=outbox, ledger=opts.output / "sent-ledger.jsonl",
-                send=send, resend=opts.resend, password=password), why_not
+    return dict(day=opts.today, outbox=outbox, send=send, resend=opts.resend, password=password,
+                **_ledgers(opts)), why_not
+
+
+def _ledgers(opts: RunOptions) -> dict:
+    """The sent-ledger beside the register (seen by every install on it); the output
+    folder's, where earlier versions kept it, is still read."""
+    in_output = opts.output / sidecar.LEDGER
+    folder, error = sidecar.ensure_sidecar(opts.register)
+    if folder is None:
+        log.warning(text("mail.ledger_moved", sidecar=sidecar.sidecar_dir(opts.register), error=error))
+        return dict(ledger=in_output)
+    return dict(ledger=folder / sidecar.LEDGER, earlier_ledgers=(in_output,))

@@ -16,7 +16,7 @@ smtplib's ``send_message`` raises on refusal, so every failure is seen and repor
 """
 from __future__ import annotations
 
-import json
+import logging
 import re
 import smtplib
 import ssl
@@ -33,16 +33,26 @@ import yagmail
 
 from pipeline.config import MailConfig
 from pipeline.mail.compose import Email
+from pipeline.mail.deadline import Deadline, DeadlineYagmail
+from pipeline.mail.ledger import FAILED, SENDING, SENT, ledger_status, read_ledger, record
+from pipeline.mail.outbox import outbox_name, write_outbox
 from pipeline.messages import text
+
+__all__ = ["Delivery", "deliver", "compose_each", "send_decision", "build_message", "read_ledger",
+           "outbox_name", "failed_deliveries", "delivery_summary", "password_env_is_a_name"]
+log = logging.getLogger("pipeline")
+# What an environment variable's name looks like on every system the shop may use.
+_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
 @dataclass(frozen=True)
 class Delivery:
     key: str
     to: str
-    status: str          # "sent" | "already_sent" | "outbox" | "failed"
+    status: str          # "sent" | "already_sent" | "uncertain" | "outbox" | "failed"
     error: str = ""
     path: Path | None = None   # the .eml in the outbox, when one was written
+    name: str = ""       # the recipient's name, as the 主管's summary lists failures
 
 
 class _Fatal(Exception):
@@ -57,6 +67,11 @@ def sender_address(mail: MailConfig) -> str:
     return mail.from_address or mail.user
 
 
+def password_env_is_a_name(mail: MailConfig) -> bool:
+    """Whether ``[mail] password_env`` can be an environment variable's name (or is empty)."""
+    return not mail.password_env or bool(_ENV_NAME.match(mail.password_env))
+
+
 def send_decision(mail: MailConfig, *, working_day: bool, dry_run: bool,
                   password: str | None, outbox: Path) -> tuple[bool, str]:
     """Whether to send today, and the one line that says why not ("" when sending)."""
@@ -66,9 +81,11 @@ def send_decision(mail: MailConfig, *, working_day: bool, dry_run: bool,
         return False, text("mail.no_host", outbox=outbox)
     if not sender_address(mail):
         return False, text("mail.no_sender", outbox=outbox)
+    if mail.user and not password_env_is_a_name(mail):
+        # Most likely the password itself was pasted there: never repeat it anywhere.
+        return False, text("mail.password_env_not_a_name", outbox=outbox)
     if mail.user and not password:
-        return False, text("mail.no_password", env=mail.password_env,
-                           service=mail.keyring_service or mail.host, outbox=outbox)
+        return False, text("mail.no_password", service=mail.keyring_service or mail.host, outbox=outbox)
     if not working_day and not mail.send_on_days_off:
         return False, text("mail.day_off", outbox=outbox)
     return True, ""
@@ -88,41 +105,117 @@ def build_message(email: Email, mail: MailConfig, day: date, now: datetime) -> E
                                    domain=sender.rpartition("@")[2] or "localhost")
     msg.set_content(email.text, charset="utf-8")
     msg.add_alternative(email.html, subtype="html", charset="utf-8")
+    msg.as_bytes()   # a header the email library cannot write fails here, for this message only
     return msg
+
+
+def compose_each(items: Sequence, build, key_of) -> tuple[list[Email], list[Delivery]]:
+    """``build(item)`` for each item; one that raises becomes a failed Delivery, the rest go on.
+
+    ``key_of(item)`` gives (ledger key, address, name) for the failure's line.
+    """
+    built, failed = [], []
+    for item in items:
+        try:
+            built.append(build(item))
+        except Exception as e:   # noqa: BLE001 - one recipient's failure is that recipient's
+            log.exception("composing an email failed")
+            key, to, name = key_of(item)
+            failed.append(Delivery(key, to, "failed", name=name,
+                                   error=text("mail.cannot_build", error=_describe(e))))
+    return built, failed
+
+
+@dataclass
+class _Night:
+    """What one call of ``deliver`` carries from message to message."""
+    mail: MailConfig
+    day: date
+    now: datetime
+    outbox: Path
+    ledger: Path
+    status: dict[str, str]                 # ledger key -> "sent" / "sending" / "failed"
+    connection: _Connection | None
+    sleep: object
+    stop: str = ""                         # why all further sending stopped
 
 
 def deliver(emails: Sequence[Email], mail: MailConfig, *, day: date, outbox: Path,
             ledger: Path, send: bool, resend: bool = False, password: str | None = None,
-            sleep=time.sleep) -> list[Delivery]:
-    """Send each email once (or write it to ``outbox``); one Delivery per email, in order."""
-    sent_before = read_ledger(ledger)
-    now = datetime.now().astimezone()
-    connection = _Connection(mail, password) if send else None
-    fatal = ""
+            sleep=time.sleep, earlier_ledgers: Sequence[Path] = ()) -> list[Delivery]:
+    """Send each email once (or write it to ``outbox``); one Delivery per email, in order.
+
+    ``earlier_ledgers`` are read too (a ledger kept elsewhere before), never written.
+    One email's failure, whatever it is, is that email's alone.
+    """
+    status = {} if resend else ledger_status([*earlier_ledgers, ledger])
+    night = _Night(mail, day, datetime.now().astimezone(), outbox, ledger, status,
+                   _Connection(mail, password) if send else None, sleep)
     results = []
     try:
         for email in emails:
-            if email.key in sent_before and not resend:
-                results.append(Delivery(email.key, email.to, "already_sent"))
-                continue
-            msg = build_message(email, mail, day, now)
-            if connection is None:
-                results.append(Delivery(email.key, email.to, "outbox",
-                                        path=write_outbox(outbox, email, msg)))
-                continue
-            error = fatal or _send_with_retries(connection, msg, email, mail, sleep)
-            if isinstance(error, _Fatal):
-                fatal = error = str(error)
-            if error:
-                results.append(Delivery(email.key, email.to, "failed", error=error,
-                                        path=write_outbox(outbox, email, msg)))
-                continue
-            record_sent(ledger, email, msg)
-            results.append(Delivery(email.key, email.to, "sent"))
+            try:
+                results.append(_deliver_one(email, night))
+            except Exception as e:   # noqa: BLE001 - a bug must not cost the others their email
+                log.exception("delivering an email failed")
+                results.append(_failed(email, night, None, text("mail.cannot_send", error=_describe(e))))
     finally:
-        if connection is not None:
-            connection.close()
+        if night.connection is not None:
+            night.connection.close()
     return results
+
+
+def _deliver_one(email: Email, night: _Night) -> Delivery:
+    before = night.status.get(email.key)
+    if before == SENT:
+        return Delivery(email.key, email.to, "already_sent", name=email.to_name)
+    if before == SENDING:
+        return Delivery(email.key, email.to, "uncertain", name=email.to_name, error=text("mail.uncertain"))
+    try:
+        msg = build_message(email, night.mail, night.day, night.now)
+    except Exception as e:   # noqa: BLE001 - e.g. a header the email library refuses
+        log.exception("building an email failed")
+        return _failed(email, night, None, text("mail.cannot_build", error=_describe(e)))
+    if night.connection is None:
+        path, error = _keep(night.outbox, email, msg)
+        return Delivery(email.key, email.to, "outbox" if path else "failed", error=error,
+                        path=path, name=email.to_name)
+    error = night.stop or _record(night, SENDING, email, msg)
+    if error:
+        return _failed(email, night, msg, error)
+    error = _send_with_retries(night.connection, msg, email, night.mail, night.sleep)
+    if isinstance(error, _Fatal):
+        night.stop = error = str(error)
+    if error:
+        _record(night, FAILED, email, msg)   # not sent: the next run may send it
+        return _failed(email, night, msg, error)
+    return Delivery(email.key, email.to, "sent", name=email.to_name,
+                    error=_record(night, SENT, email, msg))
+
+
+def _record(night: _Night, status: str, email: Email, msg: EmailMessage) -> str:
+    """"" when the ledger line is on disk; else the reason, and no more is sent tonight."""
+    try:
+        record(night.ledger, status, email.key, email.to, email.kind, email.subject, msg)
+    except OSError as e:
+        log.exception("the sent-ledger cannot be written")
+        night.stop = night.stop or text("mail.ledger_unwritable", ledger=night.ledger, error=_describe(e))
+        return night.stop
+    return ""
+
+
+def _failed(email: Email, night: _Night, msg: EmailMessage | None, error: str) -> Delivery:
+    path, kept_error = _keep(night.outbox, email, msg)
+    return Delivery(email.key, email.to, "failed", error="；".join(filter(None, (error, kept_error))),
+                    path=path, name=email.to_name)
+
+
+def _keep(outbox: Path, email: Email, msg: EmailMessage | None) -> tuple[Path | None, str]:
+    """The email written to the outbox: (its path, "") or (None, why it could not be)."""
+    try:
+        return write_outbox(outbox, email.key, email.html, msg), ""
+    except OSError as e:   # disk full, folder read-only: said on the delivery's line
+        return None, text("mail.outbox_unwritable", error=_describe(e))
 
 
 def _send_with_retries(connection: "_Connection", msg: EmailMessage, email: Email,
@@ -156,6 +249,8 @@ class _Connection:
     def __init__(self, mail: MailConfig, password: str | None):
         self.mail, self.password = mail, password
         self.yag: yagmail.SMTP | None = None
+        # timeout_seconds bounds each message's whole conversation, not each read.
+        self.deadline = Deadline(mail.timeout_seconds)
 
     def _open(self) -> None:
         mail = self.mail
@@ -163,11 +258,11 @@ class _Connection:
         extra = {"context": ssl.create_default_context()} if mail.security == "ssl" else {}
         # smtplib's default TLS context does not check the certificate; this one does.
         starttls = {"context": ssl.create_default_context()} if mail.security == "starttls" else False
-        self.yag = yagmail.SMTP(
+        self.yag = DeadlineYagmail(
             {login: login}, self.password or "", host=mail.host, port=mail.port,
             smtp_ssl=mail.security == "ssl", smtp_starttls=starttls,
             smtp_skip_login=not mail.user, soft_email_validation=False,
-            timeout=mail.timeout_seconds, **extra)
+            timeout=mail.timeout_seconds, deadline=self.deadline, **extra)
         self.yag.set_logging(None)   # failures are reported by the run, not by yagmail
         try:
             self.yag.login()
@@ -177,6 +272,13 @@ class _Connection:
             raise _Fatal(_describe(e)) from e
 
     def send(self, msg: EmailMessage, to: str) -> None:
+        with self.deadline:
+            try:
+                self._send(msg, to)
+            except (OSError, smtplib.SMTPException) as e:
+                raise self.deadline.check(e) from e
+
+    def _send(self, msg: EmailMessage, to: str) -> None:
         if self.yag is None:
             self._open()
         try:
@@ -204,7 +306,8 @@ class _Connection:
     def close(self) -> None:
         if self.yag is not None and self.yag.smtp is not None:
             try:
-                self.yag.smtp.quit()
+                with self.deadline:
+                    self.yag.smtp.quit()
             except (OSError, smtplib.SMTPException):
                 self.yag.smtp.close()
             self.yag.is_closed = True
@@ -220,53 +323,21 @@ def _describe(error: BaseException) -> str:
     return f"{type(error).__name__}: {error}".rstrip(": ")
 
 
-def read_ledger(ledger: Path) -> set[str]:
-    """The keys already sent; a torn last line (a run killed mid-write) is skipped."""
-    keys = set()
-    if ledger.exists():
-        for line in ledger.read_text(encoding="utf-8").splitlines():
-            try:
-                keys.add(json.loads(line)["key"])
-            except (ValueError, KeyError, TypeError):
-                continue
-    return keys
-
-
-def record_sent(ledger: Path, email: Email, msg: EmailMessage) -> None:
-    ledger.parent.mkdir(parents=True, exist_ok=True)
-    entry = {"key": email.key, "to": email.to, "kind": email.kind,
-             "message_id": msg["Message-ID"], "subject": email.subject,
-             "sent_at": datetime.now().astimezone().isoformat(timespec="seconds")}
-    with ledger.open("a", encoding="utf-8") as f:
-        f.write(json.dumps(entry, ensure_ascii=False) + "\n")
-
-
-def outbox_name(key: str) -> str:
-    """'2026-11-23/rep/王强' -> 'rep-王强' (safe on Windows and Linux file systems)."""
-    name = key.split("/", 1)[-1].replace("/", "-")
-    return re.sub(r'[\\:*?"<>|\x00-\x1f]+', "_", name).strip(" .") or "email"
-
-
-def write_outbox(outbox: Path, email: Email, msg: EmailMessage) -> Path:
-    """The .eml (opens in any mail app, ready to send by hand) and an .html preview."""
-    outbox.mkdir(parents=True, exist_ok=True)
-    path = outbox / f"{outbox_name(email.key)}.eml"
-    path.write_bytes(msg.as_bytes())
-    path.with_suffix(".html").write_text(email.html, encoding="utf-8")
-    return path
-
-
-def failed_deliveries(deliveries: Sequence[Delivery], emails: Sequence[Email]) -> list[dict]:
-    """The failures as the 主管's summary lists them (run_facts["failed_deliveries"])."""
+def failed_deliveries(deliveries: Sequence[Delivery], emails: Sequence[Email] = ()) -> list[dict]:
+    """What the 主管's summary lists (run_facts["failed_deliveries"]): the emails that did
+    not go, and those a broken-off earlier run may or may not have sent."""
     names = {e.key: e.to_name for e in emails}
-    return [{"to": d.to, "name": names.get(d.key, ""), "error": d.error}
-            for d in deliveries if d.status == "failed"]
+    return [{"to": d.to, "name": d.name or names.get(d.key, ""), "error": d.error}
+            for d in deliveries if d.status in ("failed", "uncertain")]
 
 
 def delivery_summary(deliveries: Sequence[Delivery]) -> dict:
     """For summary.json."""
     count = {s: sum(d.status == s for d in deliveries)
-             for s in ("sent", "already_sent", "outbox", "failed")}
-    return {**count, "failures": [{"key": d.key, "to": d.to, "error": d.error,
+             for s in ("sent", "already_sent", "uncertain", "outbox", "failed")}
+    return {**count, "failures": [{"key": d.key, "to": d.to, "name": d.name, "error": d.error,
                                    "eml": str(d.path) if d.path else ""}
-                                  for d in deliveries if d.status == "failed"]}
+                                  for d in deliveries if d.status == "failed"],
+            "uncertain_keys": [{"key": d.key, "to": d.to, "name": d.name}
+                               for d in deliveries if d.status == "uncertain"],
+            "notes": sorted({d.error for d in deliveries if d.status == "sent" and d.error})}
