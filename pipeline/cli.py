@@ -70,7 +70,7 @@ def main(argv: list[str] | None = None, environ: dict | None = None) -> int:
         return _fail(runlock.busy_message(busy), 3)
     with lock:
         outcome = run_once(options(date.today()))
-    lines = _summary_lines(output, outcome.day, logging.DEBUG)   # the day's log keeps them too
+    lines = _summary_lines(output, outcome.day, logging.DEBUG, outcome.reason)   # the day's log keeps them too
     _print(lines, sys.stdout if outcome.ok else sys.stderr)
     return 0 if outcome.ok else 1
 
@@ -82,8 +82,8 @@ def _print(lines: list[str], stream) -> None:
         sys.stdout = open(os.devnull, "w")
 
 
-def _summary_lines(output: Path, day: date, level: int) -> list[str]:
-    lines = summary.terminal_lines(_read_json(output / day.isoformat() / "summary.json"))
+def _summary_lines(output: Path, day: date, level: int, reason: str = "") -> list[str]:
+    lines = summary.terminal_lines(_read_json(output / day.isoformat() / "summary.json", reason))
     for line in lines:
         log.log(level, line)
     return lines
@@ -144,11 +144,11 @@ def _under_lock(output: Path, register: Path, step, busy):
     return locked
 
 
-def _read_json(path: Path) -> dict:
+def _read_json(path: Path, reason: str = "") -> dict:
     try:
         return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {"status": "failed", "error": str(path)}
+    except (OSError, ValueError):   # e.g. a full disk: the run's own reason says so
+        return {"status": "failed", "failed_step": "summary" if reason else None, "error": reason or str(path)}
 
 
 def _fail(line: str, status: int) -> int:

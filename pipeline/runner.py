@@ -11,7 +11,7 @@ pure.  Whatever happens, summary.json is written, naming the step that failed.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
 
@@ -49,6 +49,14 @@ class RunOptions:
 
 def run_once(opts: RunOptions) -> RunOutcome:
     """Run the whole pipeline once; problems in the data are reported, not fatal."""
+    unwritable: list[str] = []
+    outcome = _run_once(opts, unwritable)
+    if unwritable:   # the shop must hear that the output folder is full or gone
+        return replace(outcome, ok=False, reason=unwritable[0])
+    return outcome
+
+
+def _run_once(opts: RunOptions, unwritable: list[str]) -> RunOutcome:
     facts = summary.start(opts)
     day_dir = opts.output / opts.today.isoformat()
     report = None
@@ -72,7 +80,15 @@ def run_once(opts: RunOptions) -> RunOutcome:
     finally:
         if report is not None:   # when a step failed meanwhile, let the report finish (no-op otherwise)
             _quietly(report.wait)
-        summary.write(day_dir / "summary.json", facts)
+        _write_summary(day_dir / "summary.json", facts, unwritable)
+
+
+def _write_summary(path: Path, facts: dict, unwritable: list[str]) -> None:
+    try:
+        summary.write(path, facts)
+    except OSError as e:   # e.g. the output disk is full: one line, not a traceback
+        unwritable.append(text("run.summary_unwritable", path=path, error=e))
+        path.unlink(missing_ok=True)   # an earlier "running" copy would tell a wrong story
 
 
 def _quietly(step) -> None:

@@ -119,7 +119,7 @@ def compose_each(items: Sequence, build, key_of) -> tuple[list[Email], list[Deli
         try:
             built.append(build(item))
         except Exception as e:   # noqa: BLE001 - one recipient's failure is that recipient's
-            log.exception("composing an email failed")
+            log.debug("composing an email failed", exc_info=True)
             key, to, name = key_of(item)
             failed.append(Delivery(key, to, "failed", name=name,
                                    error=text("mail.cannot_build", error=_describe(e))))
@@ -157,7 +157,7 @@ def deliver(emails: Sequence[Email], mail: MailConfig, *, day: date, outbox: Pat
             try:
                 results.append(_deliver_one(email, night))
             except Exception as e:   # noqa: BLE001 - a bug must not cost the others their email
-                log.exception("delivering an email failed")
+                log.debug("delivering an email failed", exc_info=True)
                 results.append(_failed(email, night, None, text("mail.cannot_send", error=_describe(e))))
     finally:
         if night.connection is not None:
@@ -174,7 +174,7 @@ def _deliver_one(email: Email, night: _Night) -> Delivery:
     try:
         msg = build_message(email, night.mail, night.day, night.now)
     except Exception as e:   # noqa: BLE001 - e.g. a header the email library refuses
-        log.exception("building an email failed")
+        log.debug("building an email failed", exc_info=True)
         return _failed(email, night, None, text("mail.cannot_build", error=_describe(e)))
     if night.connection is None:
         path, error = _keep(night.outbox, email, msg)
@@ -198,7 +198,7 @@ def _record(night: _Night, status: str, email: Email, msg: EmailMessage) -> str:
     try:
         record(night.ledger, status, email.key, email.to, email.kind, email.subject, msg)
     except OSError as e:
-        log.exception("the sent-ledger cannot be written")
+        log.debug("the sent-ledger cannot be written", exc_info=True)
         night.stop = night.stop or text("mail.ledger_unwritable", ledger=night.ledger, error=_describe(e))
         return night.stop
     return ""
