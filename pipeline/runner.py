@@ -216,5 +216,5 @@ def _ledgers(opts: RunOptions) -> dict:
     folder, error = sidecar.ensure_sidecar(opts.register)
     if folder is None:
         log.warning(text("mail.ledger_moved", sidecar=sidecar.sidecar_dir(opts.register), error=error))
-        return dict(ledger=in_output)
-    return dict(ledger=folder / sidecar.LEDGER, earlier_ledgers=(in_output,))
+        return {"ledger": in_output}
+    return {"ledger": folder / sidecar.LEDGER, "earlier_ledgers": (in_output,)}

@@ -1,6 +1,10 @@
 """Sending the morning emails once, or writing them to the outbox (issue #5).
 
-The I/O edge of the emails: SMTP, the ledger of what was sent, the outbox folder.
+The I/O edge of the emails: each email is built, recorded in the sent-ledger
+(``pipeline.mail.ledger``: "sending" before, "sent" after), sent (``pipeline.mail.smtp``)
+or kept in the outbox (``pipeline.mail.outbox``).  One email's failure, whatever it
+is (an address the mail library refuses, a server that refuses it, a full disk), is
+that email's alone: it is reported and the others go on.
 
 yagmail is used only to open the connection and log in.  Its ``send()`` has traps
 for this use, so the message is built here with the ``email`` package and handed to
@@ -18,8 +22,6 @@ from __future__ import annotations
 
 import logging
 import re
-import smtplib
-import ssl
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -29,17 +31,39 @@ from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 from pathlib import Path
 
-import yagmail
-
 from pipeline.config import MailConfig
 from pipeline.mail.compose import Email
-from pipeline.mail.deadline import Deadline, DeadlineYagmail
-from pipeline.mail.ledger import FAILED, SENDING, SENT, ledger_status, read_ledger, record
+from pipeline.mail.ledger import (
+    FAILED,
+    SENDING,
+    SENT,
+    ledger_status,
+    read_ledger,
+    record,
+)
 from pipeline.mail.outbox import outbox_name, write_outbox
+from pipeline.mail.smtp import (
+    Connection,
+    Fatal,
+    describe,
+    send_with_retries,
+    sender_address,
+)
 from pipeline.messages import text
 
-__all__ = ["Delivery", "deliver", "compose_each", "send_decision", "build_message", "read_ledger",
-           "outbox_name", "failed_deliveries", "delivery_summary", "password_env_is_a_name"]
+__all__ = [
+    "Delivery",
+    "build_message",
+    "compose_each",
+    "deliver",
+    "delivery_summary",
+    "failed_deliveries",
+    "outbox_name",
+    "password_env_is_a_name",
+    "read_ledger",
+    "send_decision",
+    "sender_address",
+]
 log = logging.getLogger("pipeline")
 # What an environment variable's name looks like on every system the shop may use.
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -53,18 +77,6 @@ class Delivery:
     error: str = ""
     path: Path | None = None   # the .eml in the outbox, when one was written
     name: str = ""       # the recipient's name, as the 主管's summary lists failures
-
-
-class _Fatal(Exception):
-    """A failure no retry can fix and that stops all sending (bad login, sender refused)."""
-
-
-class _Permanent(Exception):
-    """This message cannot go (recipient refused, message rejected); others may."""
-
-
-def sender_address(mail: MailConfig) -> str:
-    return mail.from_address or mail.user
 
 
 def password_env_is_a_name(mail: MailConfig) -> bool:
@@ -118,11 +130,11 @@ def compose_each(items: Sequence, build, key_of) -> tuple[list[Email], list[Deli
     for item in items:
         try:
             built.append(build(item))
-        except Exception as e:   # noqa: BLE001 - one recipient's failure is that recipient's
+        except Exception as e:
             log.debug("composing an email failed", exc_info=True)
             key, to, name = key_of(item)
             failed.append(Delivery(key, to, "failed", name=name,
-                                   error=text("mail.cannot_build", error=_describe(e))))
+                                   error=text("mail.cannot_build", error=describe(e))))
     return built, failed
 
 
@@ -135,7 +147,7 @@ class _Night:
     outbox: Path
     ledger: Path
     status: dict[str, str]                 # ledger key -> "sent" / "sending" / "failed"
-    connection: _Connection | None
+    connection: Connection | None
     sleep: object
     stop: str = ""                         # why all further sending stopped
 
@@ -150,15 +162,15 @@ def deliver(emails: Sequence[Email], mail: MailConfig, *, day: date, outbox: Pat
     """
     status = {} if resend else ledger_status([*earlier_ledgers, ledger])
     night = _Night(mail, day, datetime.now().astimezone(), outbox, ledger, status,
-                   _Connection(mail, password) if send else None, sleep)
+                   Connection(mail, password) if send else None, sleep)
     results = []
     try:
         for email in emails:
             try:
                 results.append(_deliver_one(email, night))
-            except Exception as e:   # noqa: BLE001 - a bug must not cost the others their email
+            except Exception as e:
                 log.debug("delivering an email failed", exc_info=True)
-                results.append(_failed(email, night, None, text("mail.cannot_send", error=_describe(e))))
+                results.append(_failed(email, night, None, text("mail.cannot_send", error=describe(e))))
     finally:
         if night.connection is not None:
             night.connection.close()
@@ -173,9 +185,9 @@ def _deliver_one(email: Email, night: _Night) -> Delivery:
         return Delivery(email.key, email.to, "uncertain", name=email.to_name, error=text("mail.uncertain"))
     try:
         msg = build_message(email, night.mail, night.day, night.now)
-    except Exception as e:   # noqa: BLE001 - e.g. a header the email library refuses
+    except Exception as e:
         log.debug("building an email failed", exc_info=True)
-        return _failed(email, night, None, text("mail.cannot_build", error=_describe(e)))
+        return _failed(email, night, None, text("mail.cannot_build", error=describe(e)))
     if night.connection is None:
         path, error = _keep(night.outbox, email, msg)
         return Delivery(email.key, email.to, "outbox" if path else "failed", error=error,
@@ -183,8 +195,8 @@ def _deliver_one(email: Email, night: _Night) -> Delivery:
     error = night.stop or _record(night, SENDING, email, msg)
     if error:
         return _failed(email, night, msg, error)
-    error = _send_with_retries(night.connection, msg, email, night.mail, night.sleep)
-    if isinstance(error, _Fatal):
+    error = send_with_retries(night.connection, msg, email, night.mail, night.sleep)
+    if isinstance(error, Fatal):
         night.stop = error = str(error)
     if error:
         _record(night, FAILED, email, msg)   # not sent: the next run may send it
@@ -199,7 +211,7 @@ def _record(night: _Night, status: str, email: Email, msg: EmailMessage) -> str:
         record(night.ledger, status, email.key, email.to, email.kind, email.subject, msg)
     except OSError as e:
         log.debug("the sent-ledger cannot be written", exc_info=True)
-        night.stop = night.stop or text("mail.ledger_unwritable", ledger=night.ledger, error=_describe(e))
+        night.stop = night.stop or text("mail.ledger_unwritable", ledger=night.ledger, error=describe(e))
         return night.stop
     return ""
 
@@ -215,112 +227,7 @@ def _keep(outbox: Path, email: Email, msg: EmailMessage | None) -> tuple[Path | 
     try:
         return write_outbox(outbox, email.key, email.html, msg), ""
     except OSError as e:   # disk full, folder read-only: said on the delivery's line
-        return None, text("mail.outbox_unwritable", error=_describe(e))
-
-
-def _send_with_retries(connection: "_Connection", msg: EmailMessage, email: Email,
-                       mail: MailConfig, sleep) -> str | _Fatal:
-    """"" when sent; else the error text (a _Fatal when all sending must stop)."""
-    if not email.to:
-        return text("mail.no_address", name=email.to_name)
-    for attempt in range(mail.retries + 1):
-        try:
-            connection.send(msg, email.to)
-            return ""
-        except _Permanent as e:
-            return str(e)
-        except _Fatal as e:
-            return e
-        except (OSError, smtplib.SMTPException) as e:   # transient: reconnect, back off
-            connection.reset()
-            error = _describe(e)
-            unreachable = not isinstance(e, smtplib.SMTPResponseException) or \
-                isinstance(e, smtplib.SMTPConnectError)
-            if attempt < mail.retries:
-                sleep(mail.retry_backoff_seconds * 2 ** attempt)
-    # A server that stayed unreachable is not waited for again for the other emails;
-    # a "try later" about this one message leaves the others to go.
-    return _Fatal(error) if unreachable else error
-
-
-class _Connection:
-    """One SMTP connection opened through yagmail, reopened after a failure."""
-
-    def __init__(self, mail: MailConfig, password: str | None):
-        self.mail, self.password = mail, password
-        self.yag: yagmail.SMTP | None = None
-        # timeout_seconds bounds each message's whole conversation, not each read.
-        self.deadline = Deadline(mail.timeout_seconds)
-
-    def _open(self) -> None:
-        mail = self.mail
-        login = mail.user or sender_address(mail)
-        extra = {"context": ssl.create_default_context()} if mail.security == "ssl" else {}
-        # smtplib's default TLS context does not check the certificate; this one does.
-        starttls = {"context": ssl.create_default_context()} if mail.security == "starttls" else False
-        self.yag = DeadlineYagmail(
-            {login: login}, self.password or "", host=mail.host, port=mail.port,
-            smtp_ssl=mail.security == "ssl", smtp_starttls=starttls,
-            smtp_skip_login=not mail.user, soft_email_validation=False,
-            timeout=mail.timeout_seconds, deadline=self.deadline, **extra)
-        self.yag.set_logging(None)   # failures are reported by the run, not by yagmail
-        try:
-            self.yag.login()
-        except smtplib.SMTPAuthenticationError as e:
-            raise _Fatal(text("mail.login_failed", error=_describe(e))) from e
-        except smtplib.SMTPNotSupportedError as e:
-            raise _Fatal(_describe(e)) from e
-
-    def send(self, msg: EmailMessage, to: str) -> None:
-        with self.deadline:
-            try:
-                self._send(msg, to)
-            except (OSError, smtplib.SMTPException) as e:
-                raise self.deadline.check(e) from e
-
-    def _send(self, msg: EmailMessage, to: str) -> None:
-        if self.yag is None:
-            self._open()
-        try:
-            refused = self.yag.smtp.send_message(msg, from_addr=sender_address(self.mail),
-                                                 to_addrs=[to])
-        except smtplib.SMTPRecipientsRefused as e:
-            refused = e.recipients
-        except smtplib.SMTPSenderRefused as e:
-            raise _Fatal(_describe(e)) from e
-        except smtplib.SMTPResponseException as e:
-            if e.smtp_code >= 500:
-                raise _Permanent(_describe(e)) from e
-            raise
-        if refused:
-            code, reply = next(iter(refused.values()))
-            error = f"{code} {_decode(reply)}"
-            if code >= 500:
-                raise _Permanent(error)
-            raise smtplib.SMTPResponseException(code, error)
-
-    def reset(self) -> None:
-        self.close()
-        self.yag = None
-
-    def close(self) -> None:
-        if self.yag is not None and self.yag.smtp is not None:
-            try:
-                with self.deadline:
-                    self.yag.smtp.quit()
-            except (OSError, smtplib.SMTPException):
-                self.yag.smtp.close()
-            self.yag.is_closed = True
-
-
-def _decode(reply) -> str:
-    return reply.decode("utf-8", "replace") if isinstance(reply, bytes) else str(reply)
-
-
-def _describe(error: BaseException) -> str:
-    if isinstance(error, smtplib.SMTPResponseException):
-        return f"{error.smtp_code} {_decode(error.smtp_error)}"
-    return f"{type(error).__name__}: {error}".rstrip(": ")
+        return None, text("mail.outbox_unwritable", error=describe(e))
 
 
 def failed_deliveries(deliveries: Sequence[Delivery], emails: Sequence[Email] = ()) -> list[dict]:
