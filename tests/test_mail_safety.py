@@ -378,3 +378,12 @@ def test_a_password_pasted_into_password_env_is_never_echoed(tmp_path):
     assert secret not in seen
     assert "password_env 应该是环境变量的名字" in done.stdout
     assert summary(tmp_path / "out")["mail_note"].startswith("config.toml 的 [mail] password_env")
+
+
+def test_a_password_typed_as_a_number_into_password_env_is_not_echoed_either(tmp_path):
+    from pipeline.config import ConfigError, load_config
+    config = tmp_path / "config.toml"
+    config.write_text("[mail]\npassword_env = 884213579\n", encoding="utf-8")
+    with pytest.raises(ConfigError) as refused:
+        load_config(config)
+    assert "password_env" in str(refused.value) and "884213579" not in str(refused.value)
