@@ -22,6 +22,8 @@ from pathlib import Path
 import openpyxl
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from pipeline.mail.outbox import outbox_name
 from pipeline.read import cells
@@ -86,6 +88,34 @@ def test_addresses_are_checked_as_the_mail_library_will_use_them(address, ok):
     values, bad = cells.read_email(pd.Series([address]))
     assert (bad.iat[0] == "") is ok
     assert (values.iat[0] != "") is ok
+
+
+ADDRESS_CHARS = st.sampled_from(list("ab.@,;:<>\"' \n\t()[]\\+-_张伟１") + ["qq.com", "example.com", "@qq.com"])
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(ADDRESS_CHARS, max_size=12).map("".join), st.text(max_size=12))
+def test_every_address_and_name_the_reader_accepts_makes_a_message(address, name):
+    """The class, not the cases: whatever passes the read-time check can be put in a
+    message's To header, with whatever the 姓名 cell held."""
+    from email.headerregistry import Address
+    from email.message import EmailMessage
+    values, bad = cells.read_email(pd.Series([address]))
+    names, _ = cells.read_name(pd.Series([name]))
+    if bad.iat[0] or not values.iat[0]:   # refused (a located problem) or empty: no address
+        return
+    msg = EmailMessage()
+    msg["To"] = Address(display_name=names.iat[0], addr_spec=values.iat[0])
+    assert values.iat[0].encode("ascii") and msg.as_bytes()
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.text(min_size=0, max_size=300), min_size=2, max_size=6, unique=True))
+def test_outbox_names_never_collide_and_stay_short(names):
+    found = [outbox_name(f"{DAY}/rep/{n}") for n in names]
+    assert len({f.casefold() for f in found}) == len(names)
+    assert all(len((f + ".html").encode("utf-8")) <= 255 for f in found)
+    assert all(not set(f) & set('\\/:*?"<>|\0') for f in found)
 
 
 @pytest.mark.parametrize("typed, read", [

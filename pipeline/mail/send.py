@@ -192,6 +192,8 @@ def _deliver_one(email: Email, night: _Night) -> Delivery:
         path, error = _keep(night.outbox, email, msg)
         return Delivery(email.key, email.to, "outbox" if path else "failed", error=error,
                         path=path, name=email.to_name)
+    if not email.to:   # nothing can go: no ledger line for it
+        return _failed(email, night, msg, text("mail.no_address", name=email.to_name))
     error = night.stop or _record(night, SENDING, email, msg)
     if error:
         return _failed(email, night, msg, error)
