@@ -265,6 +265,7 @@ def test_a_full_disk_while_mailing_loses_no_sent_message(tmp_path):
         assert sorted(got) == sorted(["wq@example.com", "ln@example.com", "ly@example.com", "boss@example.com"])
         facts = summary(output)
         assert [e["status"] for e in facts["emails"] if e["name"] == "王强"] == ["uncertain"]
+        assert (output / DAY / "outbox" / "rep-王强.eml").exists()   # to forward if need be
         boss = body(server.handler.to("boss@example.com")[0])
         assert "王强" in boss and "可能已经发出" in boss
         assert "可能已在上次运行中发出" in second.stdout

@@ -130,7 +130,7 @@ def compose_each(items: Sequence, build, key_of) -> tuple[list[Email], list[Deli
     for item in items:
         try:
             built.append(build(item))
-        except Exception as e:
+        except Exception as e:   # one recipient's failure is that recipient's
             log.debug("composing an email failed", exc_info=True)
             key, to, name = key_of(item)
             failed.append(Delivery(key, to, "failed", name=name,
@@ -168,7 +168,7 @@ def deliver(emails: Sequence[Email], mail: MailConfig, *, day: date, outbox: Pat
         for email in emails:
             try:
                 results.append(_deliver_one(email, night))
-            except Exception as e:
+            except Exception as e:   # a bug must not cost the others their email
                 log.debug("delivering an email failed", exc_info=True)
                 results.append(_failed(email, night, None, text("mail.cannot_send", error=describe(e))))
     finally:
@@ -181,13 +181,15 @@ def _deliver_one(email: Email, night: _Night) -> Delivery:
     before = night.status.get(email.key)
     if before == SENT:
         return Delivery(email.key, email.to, "already_sent", name=email.to_name)
-    if before == SENDING:
-        return Delivery(email.key, email.to, "uncertain", name=email.to_name, error=text("mail.uncertain"))
     try:
         msg = build_message(email, night.mail, night.day, night.now)
-    except Exception as e:
+    except Exception as e:   # e.g. a header the email library refuses: this email only
         log.debug("building an email failed", exc_info=True)
         return _failed(email, night, None, text("mail.cannot_build", error=describe(e)))
+    if before == SENDING:   # kept in the outbox, to forward if the recipient did not get it
+        path, _ = _keep(night.outbox, email, msg)
+        return Delivery(email.key, email.to, "uncertain", error=text("mail.uncertain"), path=path,
+                        name=email.to_name)
     if night.connection is None:
         path, error = _keep(night.outbox, email, msg)
         return Delivery(email.key, email.to, "outbox" if path else "failed", error=error,
