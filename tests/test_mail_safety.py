@@ -348,8 +348,9 @@ def test_two_installs_on_one_register_send_once(tmp_path):
 # --- 3e. a server that trickles -----------------------------------------------------
 
 @contextmanager
-def trickling_server(interval: float = 0.2):
-    """A raw TCP server on 127.0.0.1 that greets one byte at a time, forever."""
+def trickling_server(interval: float = 0.2, tls=None):
+    """A raw TCP server on 127.0.0.1 that greets one byte at a time, forever (over TLS
+    when ``tls`` is a server SSLContext)."""
     port = free_port()
     loop = asyncio.new_event_loop()
 
@@ -363,15 +364,21 @@ def trickling_server(interval: float = 0.2):
         except (ConnectionError, OSError):
             writer.close()
 
-    server = loop.run_until_complete(asyncio.start_server(greet, "127.0.0.1", port))
+    server = loop.run_until_complete(asyncio.start_server(greet, "127.0.0.1", port, ssl=tls))
     thread = threading.Thread(target=loop.run_forever, daemon=True)
     thread.start()
     try:
         yield port
     finally:
+        async def stop():
+            server.close()
+            for task in asyncio.all_tasks():
+                if task is not asyncio.current_task():
+                    task.cancel()
+        asyncio.run_coroutine_threadsafe(stop(), loop).result(5)
         loop.call_soon_threadsafe(loop.stop)
         thread.join(5)
-        server.close()
+        loop.close()
 
 
 def test_a_trickling_server_is_given_up_after_timeout_seconds(tmp_path):
@@ -391,6 +398,36 @@ def test_a_trickling_server_is_given_up_after_timeout_seconds(tmp_path):
     assert "2 秒内没有完成" in emails[0]["error"]
     assert took < 45
     assert (tmp_path / "out" / DAY / "outbox" / "rep-王强.eml").exists()
+
+
+def test_the_deadline_also_holds_over_ssl(tmp_path, monkeypatch):
+    """Port 465 (SSL) is the default: the watchdog must end a trickle inside TLS too."""
+    import shutil
+    import ssl
+    from email.message import EmailMessage
+
+    from pipeline.config import MailConfig
+    from pipeline.mail.smtp import Connection
+    if not shutil.which("openssl"):
+        pytest.skip("needs the openssl command to make a certificate")
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key),
+                    "-out", str(cert), "-days", "2", "-subj", "/CN=127.0.0.1",
+                    "-addext", "subjectAltName=IP:127.0.0.1"], check=True, capture_output=True)
+    monkeypatch.setenv("SSL_CERT_FILE", str(cert))   # the client checks certificates
+    tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    tls.load_cert_chain(cert, key)
+    message = EmailMessage()
+    message["To"] = "wq@example.com"
+    message.set_content("x")
+    with trickling_server(tls=tls) as port:
+        connection = Connection(MailConfig(host="127.0.0.1", port=port, security="ssl",
+                                           from_address="crm@example.com", timeout_seconds=2), None)
+        started = time.monotonic()
+        with pytest.raises(TimeoutError, match="2 秒内没有完成"):
+            connection.send(message, "wq@example.com")
+        assert time.monotonic() - started < 10
+        connection.close()
 
 
 # --- 3f. a password pasted into password_env ----------------------------------------
