@@ -340,9 +340,12 @@ def test_two_installs_on_one_register_send_once(tmp_path):
     assert (tmp_path / ".台账.pipeline" / "sent-ledger.jsonl").exists()
     from pipeline.ops.runlock import acquire_run_lock
     from pipeline.ops.sidecar import sidecar_dir
-    with acquire_run_lock(sidecar_dir(register) / "run.lock"):   # another install is running
-        busy = cli(tmp_path, register, output=tmp_path / "pc3")
+    lock_file = sidecar_dir(register) / "run.lock"
+    with acquire_run_lock(lock_file):   # another install is running…
+        lock_file.write_text('{"pid": 4242, "started": "2026-11-23 06:30:00", "host": "前台电脑"}', "utf-8")
+        busy = cli(tmp_path, register, output=tmp_path / "pc3")   # …on another PC
     assert busy.returncode == 3 and not (tmp_path / "pc3" / DAY).exists()
+    assert "电脑 前台电脑 上的另一份安装" in busy.stderr
 
 
 # --- 3e. a server that trickles -----------------------------------------------------

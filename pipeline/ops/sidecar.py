@@ -29,7 +29,7 @@ def ensure_sidecar(register: Path) -> tuple[Path | None, str]:
     """The sidecar folder, made if missing: (folder, "") or (None, why it cannot be)."""
     folder = sidecar_dir(register)
     try:
-        folder.mkdir(parents=True, exist_ok=True)
+        folder.mkdir(exist_ok=True)   # not its parents: a mistyped path must not make folders
         probe = folder / ".write-test"
         probe.write_bytes(b"")
         probe.unlink()
