@@ -6,7 +6,8 @@
 
 Only this module and the modules it calls at the edges (workbook, writeback, report,
 mailer, summary) touch files, the clock or the network; the stages in between are
-pure.  Whatever happens, summary.json is written, naming the step that failed.
+pure.  Whatever happens, summary.json is written, naming the step that failed (and
+when even that cannot be written, e.g. the disk is full, the run ends with that one line).
 """
 from __future__ import annotations
 
