@@ -458,3 +458,17 @@ def test_a_password_typed_as_a_number_into_password_env_is_not_echoed_either(tmp
     with pytest.raises(ConfigError) as refused:
         load_config(config)
     assert "password_env" in str(refused.value) and "884213579" not in str(refused.value)
+
+
+def test_no_email_goes_when_its_ledger_line_cannot_be_written(tmp_path):
+    """What cannot be recorded is not sent (it would go again tomorrow): here the ledger's
+    folder is a file, a real OSError from the file system."""
+    from pipeline.mail.send import deliver
+    from tests.test_mailer import mail_config, rep_emails
+    (tmp_path / "blocked").write_text("a file where the ledger's folder should be", "utf-8")
+    with smtp_server() as server:
+        results = deliver(rep_emails(), mail_config(server), day=dt.date(2026, 11, 23), outbox=tmp_path / "outbox",
+                          ledger=tmp_path / "blocked" / "sent-ledger.jsonl", send=True)
+    assert server.handler.received == []
+    assert [r.status for r in results] == ["failed"] * 3
+    assert all("发送记录" in r.error and r.path.exists() for r in results)

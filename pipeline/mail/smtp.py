@@ -100,6 +100,8 @@ class Connection:
             refused = e.recipients
         except smtplib.SMTPSenderRefused as e:
             raise Fatal(describe(e)) from e
+        except smtplib.SMTPNotSupportedError as e:   # e.g. this address needs SMTPUTF8: this message only
+            raise Permanent(describe(e)) from e
         except smtplib.SMTPResponseException as e:
             if e.smtp_code >= 500:
                 raise Permanent(describe(e)) from e
