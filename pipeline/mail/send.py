@@ -160,9 +160,13 @@ def deliver(emails: Sequence[Email], mail: MailConfig, *, day: date, outbox: Pat
     ``earlier_ledgers`` are read too (a ledger kept elsewhere before), never written.
     One email's failure, whatever it is, is that email's alone.
     """
-    status = {} if resend else ledger_status([*earlier_ledgers, ledger])
+    stop = ""
+    try:
+        status = {} if resend else ledger_status([*earlier_ledgers, ledger])
+    except OSError as e:   # not knowing what went out, sending could send it twice
+        status, stop = {}, text("mail.ledger_unwritable", ledger=ledger, error=describe(e))
     night = _Night(mail, day, datetime.now().astimezone(), outbox, ledger, status,
-                   Connection(mail, password) if send else None, sleep)
+                   Connection(mail, password) if send else None, sleep, stop)
     results = []
     try:
         for email in emails:
