@@ -165,7 +165,9 @@ def _write_back(opts: RunOptions, state: State, snap, facts: dict):
         log.warning(text("run.writeback.gave_up", reason=reason))
         notices = [emails.writeback_notice(d, opts.today, reason, opts.register.name, opts.config)
                    for d in state.days if d.role == ROLE_MANAGER]
-        delivered = mailer.deliver(notices, opts.config.mail, **_mail_args(opts)[0])
+        common = _mail_args(opts)[0]
+        common.pop("ledger_note")
+        delivered = mailer.deliver(notices, opts.config.mail, **common)
         facts["writeback"]["notices"] = [d.status for d in delivered]
         summary.write(summary_path, facts)
     return retry, give_up
@@ -175,8 +177,9 @@ def _send_emails(opts: RunOptions, state: State, problems: list[Problem], facts:
     facts["step"] = "emails"
     config = opts.config
     common, why_not = _mail_args(opts)
-    if why_not:
-        facts["mail_note"] = why_not
+    notes = [why_not, common.pop("ledger_note")]
+    if any(notes):
+        facts["mail_note"] = " ".join(filter(None, notes))
     with stage(text("run.step.emails")):
         # A rep without an address, or whose email cannot be built or sent, gets a
         # "failed" delivery: reported like any other, the others' emails go on.
@@ -212,10 +215,12 @@ def _mail_args(opts: RunOptions) -> tuple[dict, str]:
 
 def _ledgers(opts: RunOptions) -> dict:
     """The sent-ledger beside the register (seen by every install on it); the output
-    folder's, where earlier versions kept it, is still read."""
+    folder's, where earlier versions kept it, is still read.  ``ledger_note`` says when
+    the folder beside the register cannot be used."""
     in_output = opts.output / sidecar.LEDGER
     folder, error = sidecar.ensure_sidecar(opts.register)
     if folder is None:
-        log.warning(text("mail.ledger_moved", sidecar=sidecar.sidecar_dir(opts.register), error=error))
-        return {"ledger": in_output}
-    return {"ledger": folder / sidecar.LEDGER, "earlier_ledgers": (in_output,)}
+        note = text("mail.ledger_moved", sidecar=sidecar.sidecar_dir(opts.register), error=error)
+        log.warning(note)
+        return {"ledger": in_output, "ledger_note": note}
+    return {"ledger": folder / sidecar.LEDGER, "earlier_ledgers": (in_output,), "ledger_note": ""}

@@ -472,3 +472,14 @@ def test_no_email_goes_when_its_ledger_line_cannot_be_written(tmp_path):
     assert server.handler.received == []
     assert [r.status for r in results] == ["failed"] * 3
     assert all("发送记录" in r.error and r.path.exists() for r in results)
+
+
+def test_a_register_folder_that_cannot_hold_the_sidecar_is_said(tmp_path):
+    """The sidecar's place is taken by a file (a real OSError): the output folder keeps the
+    ledger and the run says another install cannot see it."""
+    register = minimal_register(tmp_path / "台账.xlsx", [due("C1", "鑫达汽修厂", "王强")])
+    (tmp_path / ".台账.pipeline").write_text("in the way", "utf-8")
+    done = cli(tmp_path, register)
+    assert done.returncode == 0, done.stderr
+    assert ".台账.pipeline" in summary(tmp_path / "out")["mail_note"]
+    assert {e["status"] for e in summary(tmp_path / "out")["emails"]} == {"outbox"}
