@@ -3,8 +3,8 @@
 The stage every run starts with.  It finds the four sheets and their columns by any
 accepted header (Simplified, Traditional, English, plus config aliases), reads every
 cell by its field's kind (``pipeline.read.cells``), and checks what spans rows and sheets:
-duplicate ids, reps missing from 业务员, log rows for unknown customers, dates in the
-future.  Bad rows are kept (``blocked``) and reported, never dropped.  Only what makes
+duplicate ids, reps missing from 业务员, one 姓名 on two 业务员 rows, log rows for unknown
+customers, dates in the future.  Bad rows are kept (``blocked``) and reported, never dropped.  Only what makes
 the run impossible (the 客户 or 业务员 sheet or a required column missing) raises.
 """
 from __future__ import annotations
