@@ -21,7 +21,7 @@ from pathlib import Path
 from pipeline import messages
 from pipeline.config import Config, ConfigError, load_config
 from pipeline.messages import text
-from pipeline.ops import runlock, runlog, summary
+from pipeline.ops import runlock, runlog, sidecar, summary
 from pipeline.ops.scheduler import RunOutcome, install_signal_handlers, run_forever
 from pipeline.runner import RunOptions, run_once
 
@@ -135,13 +135,14 @@ def main(argv: list[str] | None = None, environ: dict | None = None) -> int:
 
     runlog.setup_logging(output / "logs", date.today(), config.schedule.keep_log_days)
     if args.schedule:
-        return _schedule(config, output, options)
-    lock = runlock.acquire_run_lock(output / RUN_LOCK)
+        return _schedule(config, output, options, register)
+    # The register's own lock too: another install (another output folder) may be running.
+    lock, busy = sidecar.acquire_run_locks(output / RUN_LOCK, register)
     if lock is None:
-        return _fail(runlock.busy_message(output / RUN_LOCK), 3)
+        return _fail(runlock.busy_message(busy), 3)
     with lock:
         outcome = run_once(options(date.today()))
-    lines = _summary_lines(output, outcome.day, logging.DEBUG)   # the day's log keeps them too
+    lines = _summary_lines(output, outcome.day, logging.DEBUG, outcome.reason)   # the day's log keeps them too
     _print(lines, sys.stdout if outcome.ok else sys.stderr)
     return 0 if outcome.ok else 1
 
@@ -153,14 +154,14 @@ def _print(lines: list[str], stream) -> None:
         sys.stdout = open(os.devnull, "w")
 
 
-def _summary_lines(output: Path, day: date, level: int) -> list[str]:
-    lines = summary.terminal_lines(_read_json(output / day.isoformat() / "summary.json"))
+def _summary_lines(output: Path, day: date, level: int, reason: str = "") -> list[str]:
+    lines = summary.terminal_lines(_read_json(output / day.isoformat() / "summary.json", reason))
     for line in lines:
         log.log(level, line)
     return lines
 
 
-def _schedule(config: Config, output: Path, options) -> int:
+def _schedule(config: Config, output: Path, options, register: Path) -> int:
     """Stay running; each night's run takes the run lock, so a manual run cannot overlap it."""
     schedule_lock = runlock.acquire_run_lock(output / SCHEDULE_LOCK)
     if schedule_lock is None:
@@ -169,7 +170,7 @@ def _schedule(config: Config, output: Path, options) -> int:
     stop = threading.Event()
 
     def nightly(day: date) -> RunOutcome:
-        lock = wait_for_run_lock(output / RUN_LOCK, stop)
+        lock = wait_for_run_lock(output / RUN_LOCK, stop, register=register)
         if lock is None:   # stopped while a manual run was going
             return RunOutcome(day=day, ok=False, reason=runlock.busy_message(output / RUN_LOCK))
         with lock:
@@ -177,8 +178,8 @@ def _schedule(config: Config, output: Path, options) -> int:
         _summary_lines(output, outcome.day, logging.INFO)
         if outcome.retry_writeback is None:
             return outcome
-        return replace(outcome, retry_writeback=_under_lock(output, outcome.retry_writeback, False),
-                       give_up_writeback=_under_lock(output, outcome.give_up_writeback, None))
+        return replace(outcome, retry_writeback=_under_lock(output, register, outcome.retry_writeback, False),
+                       give_up_writeback=_under_lock(output, register, outcome.give_up_writeback, None))
 
     restore = install_signal_handlers(stop)
     try:
@@ -191,19 +192,23 @@ def _schedule(config: Config, output: Path, options) -> int:
     return 0
 
 
-def wait_for_run_lock(path: Path, stop: threading.Event, poll_seconds: float = 30.0):
-    """The run lock, waiting while a manual run holds it (the night's run comes after it,
-    it is not skipped); None only when stopped meanwhile."""
-    lock = runlock.acquire_run_lock(path)
+def wait_for_run_lock(path: Path, stop: threading.Event, poll_seconds: float = 30.0,
+                      register: Path | None = None):
+    """The run lock (and the register's, when given), waiting while a manual run holds it
+    (the night's run comes after it, it is not skipped); None only when stopped meanwhile."""
+    def take():
+        return runlock.acquire_run_lock(path) if register is None else \
+            sidecar.acquire_run_locks(path, register)[0]
+    lock = take()
     while lock is None and not stop.wait(poll_seconds):
-        lock = runlock.acquire_run_lock(path)
+        lock = take()
     return lock
 
 
-def _under_lock(output: Path, step, busy):
-    """``step`` run under the run lock (``busy`` when another run holds it)."""
+def _under_lock(output: Path, register: Path, step, busy):
+    """``step`` run under the run locks (``busy`` when another run holds one)."""
     def locked():
-        lock = runlock.acquire_run_lock(output / RUN_LOCK)
+        lock, _ = sidecar.acquire_run_locks(output / RUN_LOCK, register)
         if lock is None:
             return busy
         with lock:
@@ -211,11 +216,11 @@ def _under_lock(output: Path, step, busy):
     return locked
 
 
-def _read_json(path: Path) -> dict:
+def _read_json(path: Path, reason: str = "") -> dict:
     try:
         return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {"status": "failed", "error": str(path)}
+    except (OSError, ValueError):   # e.g. a full disk: the run's own reason says so
+        return {"status": "failed", "failed_step": "summary" if reason else None, "error": reason or str(path)}
 
 
 def _fail(line: str, status: int) -> int:

@@ -154,6 +154,9 @@ class Config:
         return p if p.is_absolute() else self.base_dir / p
 
 
+# Keys whose value may be a password pasted in by mistake: never echoed in an error.
+SECRET_KEYS = {"mail.password_env"}
+
 # Impossible values, per key: (check, what it must be).
 _POSITIVE = (lambda v: v >= 1, "must be ≥ 1")
 _NON_NEGATIVE = (lambda v: v >= 0, "must be ≥ 0")
@@ -257,7 +260,8 @@ def _convert(hint, value, name: str):
     if hint is float and isinstance(value, int) and not isinstance(value, bool):
         return float(value)
     if hint in (int, str, bool, float) and (type(value) is not hint):
-        raise ConfigError(f"{_where(name)}: must be {_TYPE_NAMES[hint]}, got {value!r}")
+        shown = "(not shown)" if name in SECRET_KEYS else repr(value)
+        raise ConfigError(f"{_where(name)}: must be {_TYPE_NAMES[hint]}, got {shown}")
     return value
 
 

@@ -6,12 +6,13 @@
 
 Only this module and the modules it calls at the edges (workbook, writeback, report,
 mailer, summary) touch files, the clock or the network; the stages in between are
-pure.  Whatever happens, summary.json is written, naming the step that failed.
+pure.  Whatever happens, summary.json is written, naming the step that failed (and
+when even that cannot be written, e.g. the disk is full, the run ends with that one line).
 """
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
 
@@ -23,7 +24,7 @@ from pipeline.mail import find_password
 from pipeline.mail import send as mailer
 from pipeline.messages import text
 from pipeline.model import Problem, State
-from pipeline.ops import background, summary
+from pipeline.ops import background, sidecar, summary
 from pipeline.ops.progress import progress, stage
 from pipeline.ops.scheduler import RunOutcome
 from pipeline.read import RegisterError, read_workbook, validate
@@ -49,6 +50,14 @@ class RunOptions:
 
 def run_once(opts: RunOptions) -> RunOutcome:
     """Run the whole pipeline once; problems in the data are reported, not fatal."""
+    unwritable: list[str] = []
+    outcome = _run_once(opts, unwritable)
+    if unwritable:   # the shop must hear that the output folder is full or gone
+        return replace(outcome, ok=False, reason=unwritable[0])
+    return outcome
+
+
+def _run_once(opts: RunOptions, unwritable: list[str]) -> RunOutcome:
     facts = summary.start(opts)
     day_dir = opts.output / opts.today.isoformat()
     report = None
@@ -72,7 +81,15 @@ def run_once(opts: RunOptions) -> RunOutcome:
     finally:
         if report is not None:   # when a step failed meanwhile, let the report finish (no-op otherwise)
             _quietly(report.wait)
-        summary.write(day_dir / "summary.json", facts)
+        _write_summary(day_dir / "summary.json", facts, unwritable)
+
+
+def _write_summary(path: Path, facts: dict, unwritable: list[str]) -> None:
+    try:
+        summary.write(path, facts)
+    except OSError as e:   # e.g. the output disk is full: one line, not a traceback
+        unwritable.append(text("run.summary_unwritable", path=path, error=e))
+        path.unlink(missing_ok=True)   # an earlier "running" copy would tell a wrong story
 
 
 def _quietly(step) -> None:
@@ -150,7 +167,9 @@ def _write_back(opts: RunOptions, state: State, snap, facts: dict):
         log.warning(text("run.writeback.gave_up", reason=reason))
         notices = [emails.writeback_notice(d, opts.today, reason, opts.register.name, opts.config)
                    for d in state.days if d.role == ROLE_MANAGER]
-        delivered = mailer.deliver(notices, opts.config.mail, **_mail_args(opts)[0])
+        common = _mail_args(opts)[0]
+        common.pop("ledger_note")
+        delivered = mailer.deliver(notices, opts.config.mail, **common)
         facts["writeback"]["notices"] = [d.status for d in delivered]
         summary.write(summary_path, facts)
     return retry, give_up
@@ -160,18 +179,25 @@ def _send_emails(opts: RunOptions, state: State, problems: list[Problem], facts:
     facts["step"] = "emails"
     config = opts.config
     common, why_not = _mail_args(opts)
-    if why_not:
-        facts["mail_note"] = why_not
+    notes = [why_not, common.pop("ledger_note")]
+    if any(notes):
+        facts["mail_note"] = " ".join(filter(None, notes))
     with stage(text("run.step.emails")):
-        # A rep without an address gets a "failed" delivery: reported like any other.
-        rep_mail = [emails.rep_email(d, state, config) for d in state.days if d.role != ROLE_MANAGER]
-        delivered = mailer.deliver(rep_mail, config.mail, **common)
+        # A rep without an address, or whose email cannot be built or sent, gets a
+        # "failed" delivery: reported like any other, the others' emails go on.
+        def key_of(kind):
+            return lambda d: (emails.email_key(kind, opts.today, d.rep), d.email, d.rep)
+        rep_mail, delivered = mailer.compose_each([d for d in state.days if d.role != ROLE_MANAGER],
+                                                  lambda d: emails.rep_email(d, state, config), key_of("rep"))
+        delivered += mailer.deliver(rep_mail, config.mail, **common)
         run_facts = {"writeback": facts.get("writeback", {}), "register": opts.register.name,
                      "failed_deliveries": mailer.failed_deliveries(delivered, rep_mail)}
-        owner_mail = [emails.owner_email(d, state, problems, run_facts, config) for d in state.days
-                      if d.role == ROLE_MANAGER]
-        delivered += mailer.deliver(owner_mail, config.mail, **common)
-    facts["emails"] = [{"to": d.to, "key": d.key, "status": d.status, "error": d.error} for d in delivered]
+        owner_mail, failed = mailer.compose_each(
+            [d for d in state.days if d.role == ROLE_MANAGER],
+            lambda d: emails.owner_email(d, state, problems, run_facts, config), key_of("owner"))
+        delivered += failed + mailer.deliver(owner_mail, config.mail, **common)
+    facts["emails"] = [{"to": d.to, "name": d.name, "key": d.key, "status": d.status, "error": d.error}
+                       for d in delivered]
     facts["email_totals"] = mailer.delivery_summary(delivered)
 
 
@@ -185,5 +211,18 @@ def _mail_args(opts: RunOptions) -> tuple[dict, str]:
     password = find_password(config.mail, opts.environ) if may_send else None
     send, why_not = mailer.send_decision(config.mail, working_day=working, dry_run=opts.dry_run,
                                          password=password, outbox=outbox)
-    return dict(day=opts.today, outbox=outbox, ledger=opts.output / "sent-ledger.jsonl",
-                send=send, resend=opts.resend, password=password), why_not
+    return dict(day=opts.today, outbox=outbox, send=send, resend=opts.resend, password=password,
+                **_ledgers(opts)), why_not
+
+
+def _ledgers(opts: RunOptions) -> dict:
+    """The sent-ledger beside the register (seen by every install on it); the output
+    folder's, where earlier versions kept it, is still read.  ``ledger_note`` says when
+    the folder beside the register cannot be used."""
+    in_output = opts.output / sidecar.LEDGER
+    folder, error = sidecar.ensure_sidecar(opts.register)
+    if folder is None:
+        note = text("mail.ledger_moved", sidecar=sidecar.sidecar_dir(opts.register), error=error)
+        log.warning(note)
+        return {"ledger": in_output, "ledger_note": note}
+    return {"ledger": folder / sidecar.LEDGER, "earlier_ledgers": (in_output,), "ledger_note": ""}

@@ -91,7 +91,7 @@ ORDERS = SheetSpec("orders", ("销售", "銷售", "Sales"), (
 ), optional=True)
 
 REPS = SheetSpec("reps", ("业务员", "業務員", "Reps"), (
-    Field("name", "姓名", "姓名", "text", required=True),
+    Field("name", "姓名", "姓名", "rep", required=True),   # read as the 业务员 columns are
     Field("email", "邮箱", "郵箱", "email"),
     Field("role", "角色", "角色", "role"),
     Field("active", "在职", "在職", "yesno"),

@@ -125,7 +125,12 @@ def _email(kind: str, day: RepDay, today: date, context: Mapping, config: Config
         subject=_subject(language, f"{kind}_subject.txt.j2", context),
         html=_render(language, f"{kind}.html.j2", context),
         text=_BLANK_LINES.sub("\n\n", _render(language, f"{kind}.txt.j2", context)),
-        kind=kind, key=f"{today.isoformat()}/{kind}/{day.rep}")
+        kind=kind, key=email_key(kind, today, day.rep))
+
+
+def email_key(kind: str, today: date, rep: str) -> str:
+    """The ledger key of one email: unique per day, kind and recipient."""
+    return f"{today.isoformat()}/{kind}/{rep}"
 
 
 def writeback_notice(day: RepDay, today: date, reason: str, register: str, config: Config) -> Email:

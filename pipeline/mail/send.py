@@ -1,6 +1,10 @@
 """Sending the morning emails once, or writing them to the outbox (issue #5).
 
-The I/O edge of the emails: SMTP, the ledger of what was sent, the outbox folder.
+The I/O edge of the emails: each email is built, recorded in the sent-ledger
+(``pipeline.mail.ledger``: "sending" before, "sent" after), sent (``pipeline.mail.smtp``)
+or kept in the outbox (``pipeline.mail.outbox``).  One email's failure, whatever it
+is (an address the mail library refuses, a server that refuses it, a full disk), is
+that email's alone: it is reported and the others go on.
 
 yagmail is used only to open the connection and log in.  Its ``send()`` has traps
 for this use, so the message is built here with the ``email`` package and handed to
@@ -16,10 +20,8 @@ smtplib's ``send_message`` raises on refusal, so every failure is seen and repor
 """
 from __future__ import annotations
 
-import json
+import logging
 import re
-import smtplib
-import ssl
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -29,32 +31,57 @@ from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 from pathlib import Path
 
-import yagmail
-
 from pipeline.config import MailConfig
 from pipeline.mail.compose import Email
+from pipeline.mail.ledger import (
+    FAILED,
+    SENDING,
+    SENT,
+    ledger_status,
+    read_ledger,
+    record,
+)
+from pipeline.mail.outbox import outbox_name, write_outbox
+from pipeline.mail.smtp import (
+    Connection,
+    Fatal,
+    describe,
+    send_with_retries,
+    sender_address,
+)
 from pipeline.messages import text
+
+__all__ = [
+    "Delivery",
+    "build_message",
+    "compose_each",
+    "deliver",
+    "delivery_summary",
+    "failed_deliveries",
+    "outbox_name",
+    "password_env_is_a_name",
+    "read_ledger",
+    "send_decision",
+    "sender_address",
+]
+log = logging.getLogger("pipeline")
+# What an environment variable's name looks like on every system the shop may use.
+_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
 @dataclass(frozen=True)
 class Delivery:
     key: str
     to: str
-    status: str          # "sent" | "already_sent" | "outbox" | "failed"
+    status: str          # "sent" | "already_sent" | "uncertain" | "outbox" | "failed"
     error: str = ""
     path: Path | None = None   # the .eml in the outbox, when one was written
+    name: str = ""       # the recipient's name, as the 主管's summary lists failures
 
 
-class _Fatal(Exception):
-    """A failure no retry can fix and that stops all sending (bad login, sender refused)."""
-
-
-class _Permanent(Exception):
-    """This message cannot go (recipient refused, message rejected); others may."""
-
-
-def sender_address(mail: MailConfig) -> str:
-    return mail.from_address or mail.user
+def password_env_is_a_name(mail: MailConfig) -> bool:
+    """Whether ``[mail] password_env`` can be an environment variable's name (or is empty)."""
+    return not mail.password_env or bool(_ENV_NAME.match(mail.password_env))
 
 
 def send_decision(mail: MailConfig, *, working_day: bool, dry_run: bool,
@@ -66,9 +93,11 @@ def send_decision(mail: MailConfig, *, working_day: bool, dry_run: bool,
         return False, text("mail.no_host", outbox=outbox)
     if not sender_address(mail):
         return False, text("mail.no_sender", outbox=outbox)
+    if mail.user and not password_env_is_a_name(mail):
+        # Most likely the password itself was pasted there: never repeat it anywhere.
+        return False, text("mail.password_env_not_a_name", outbox=outbox)
     if mail.user and not password:
-        return False, text("mail.no_password", env=mail.password_env,
-                           service=mail.keyring_service or mail.host, outbox=outbox)
+        return False, text("mail.no_password", service=mail.keyring_service or mail.host, outbox=outbox)
     if not working_day and not mail.send_on_days_off:
         return False, text("mail.day_off", outbox=outbox)
     return True, ""
@@ -88,185 +117,142 @@ def build_message(email: Email, mail: MailConfig, day: date, now: datetime) -> E
                                    domain=sender.rpartition("@")[2] or "localhost")
     msg.set_content(email.text, charset="utf-8")
     msg.add_alternative(email.html, subtype="html", charset="utf-8")
+    msg.as_bytes()   # a header the email library cannot write fails here, for this message only
     return msg
+
+
+def compose_each(items: Sequence, build, key_of) -> tuple[list[Email], list[Delivery]]:
+    """``build(item)`` for each item; one that raises becomes a failed Delivery, the rest go on.
+
+    ``key_of(item)`` gives (ledger key, address, name) for the failure's line.
+    """
+    built, failed = [], []
+    for item in items:
+        try:
+            built.append(build(item))
+        except Exception as e:   # one recipient's failure is that recipient's
+            log.debug("composing an email failed", exc_info=True)
+            key, to, name = key_of(item)
+            failed.append(Delivery(key, to, "failed", name=name,
+                                   error=text("mail.cannot_build", error=describe(e))))
+    return built, failed
+
+
+@dataclass
+class _Night:
+    """What one call of ``deliver`` carries from message to message."""
+    mail: MailConfig
+    day: date
+    now: datetime
+    outbox: Path
+    ledger: Path
+    status: dict[str, str]                 # ledger key -> "sent" / "sending" / "failed"
+    connection: Connection | None
+    sleep: object
+    stop: str = ""                         # why all further sending stopped
 
 
 def deliver(emails: Sequence[Email], mail: MailConfig, *, day: date, outbox: Path,
             ledger: Path, send: bool, resend: bool = False, password: str | None = None,
-            sleep=time.sleep) -> list[Delivery]:
-    """Send each email once (or write it to ``outbox``); one Delivery per email, in order."""
-    sent_before = read_ledger(ledger)
-    now = datetime.now().astimezone()
-    connection = _Connection(mail, password) if send else None
-    fatal = ""
+            sleep=time.sleep, earlier_ledgers: Sequence[Path] = ()) -> list[Delivery]:
+    """Send each email once (or write it to ``outbox``); one Delivery per email, in order.
+
+    ``earlier_ledgers`` are read too (a ledger kept elsewhere before), never written.
+    One email's failure, whatever it is, is that email's alone.
+    """
+    stop = ""
+    try:
+        status = {} if resend else ledger_status([*earlier_ledgers, ledger])
+    except OSError as e:   # not knowing what went out, sending could send it twice
+        status, stop = {}, text("mail.ledger_unwritable", ledger=ledger, error=describe(e))
+    night = _Night(mail, day, datetime.now().astimezone(), outbox, ledger, status,
+                   Connection(mail, password) if send else None, sleep, stop)
     results = []
     try:
         for email in emails:
-            if email.key in sent_before and not resend:
-                results.append(Delivery(email.key, email.to, "already_sent"))
-                continue
-            msg = build_message(email, mail, day, now)
-            if connection is None:
-                results.append(Delivery(email.key, email.to, "outbox",
-                                        path=write_outbox(outbox, email, msg)))
-                continue
-            error = fatal or _send_with_retries(connection, msg, email, mail, sleep)
-            if isinstance(error, _Fatal):
-                fatal = error = str(error)
-            if error:
-                results.append(Delivery(email.key, email.to, "failed", error=error,
-                                        path=write_outbox(outbox, email, msg)))
-                continue
-            record_sent(ledger, email, msg)
-            results.append(Delivery(email.key, email.to, "sent"))
+            try:
+                results.append(_deliver_one(email, night))
+            except Exception as e:   # a bug must not cost the others their email
+                log.debug("delivering an email failed", exc_info=True)
+                results.append(_failed(email, night, None, text("mail.cannot_send", error=describe(e))))
     finally:
-        if connection is not None:
-            connection.close()
+        if night.connection is not None:
+            night.connection.close()
     return results
 
 
-def _send_with_retries(connection: "_Connection", msg: EmailMessage, email: Email,
-                       mail: MailConfig, sleep) -> str | _Fatal:
-    """"" when sent; else the error text (a _Fatal when all sending must stop)."""
-    if not email.to:
-        return text("mail.no_address", name=email.to_name)
-    for attempt in range(mail.retries + 1):
-        try:
-            connection.send(msg, email.to)
-            return ""
-        except _Permanent as e:
-            return str(e)
-        except _Fatal as e:
-            return e
-        except (OSError, smtplib.SMTPException) as e:   # transient: reconnect, back off
-            connection.reset()
-            error = _describe(e)
-            unreachable = not isinstance(e, smtplib.SMTPResponseException) or \
-                isinstance(e, smtplib.SMTPConnectError)
-            if attempt < mail.retries:
-                sleep(mail.retry_backoff_seconds * 2 ** attempt)
-    # A server that stayed unreachable is not waited for again for the other emails;
-    # a "try later" about this one message leaves the others to go.
-    return _Fatal(error) if unreachable else error
+def _deliver_one(email: Email, night: _Night) -> Delivery:
+    before = night.status.get(email.key)
+    if before == SENT:
+        return Delivery(email.key, email.to, "already_sent", name=email.to_name)
+    try:
+        msg = build_message(email, night.mail, night.day, night.now)
+    except Exception as e:   # e.g. a header the email library refuses: this email only
+        log.debug("building an email failed", exc_info=True)
+        return _failed(email, night, None, text("mail.cannot_build", error=describe(e)))
+    if before == SENDING:   # kept in the outbox, to forward if the recipient did not get it
+        path, _ = _keep(night.outbox, email, msg)
+        return Delivery(email.key, email.to, "uncertain", error=text("mail.uncertain"), path=path,
+                        name=email.to_name)
+    if night.connection is None:
+        path, error = _keep(night.outbox, email, msg)
+        return Delivery(email.key, email.to, "outbox" if path else "failed", error=error,
+                        path=path, name=email.to_name)
+    if not email.to:   # nothing can go: no ledger line for it
+        return _failed(email, night, msg, text("mail.no_address", name=email.to_name))
+    error = night.stop or _record(night, SENDING, email, msg)
+    if error:
+        return _failed(email, night, msg, error)
+    error = send_with_retries(night.connection, msg, email, night.mail, night.sleep)
+    if isinstance(error, Fatal):
+        night.stop = error = str(error)
+    if error:
+        _record(night, FAILED, email, msg)   # not sent: the next run may send it
+        return _failed(email, night, msg, error)
+    return Delivery(email.key, email.to, "sent", name=email.to_name,
+                    error=_record(night, SENT, email, msg))
 
 
-class _Connection:
-    """One SMTP connection opened through yagmail, reopened after a failure."""
-
-    def __init__(self, mail: MailConfig, password: str | None):
-        self.mail, self.password = mail, password
-        self.yag: yagmail.SMTP | None = None
-
-    def _open(self) -> None:
-        mail = self.mail
-        login = mail.user or sender_address(mail)
-        extra = {"context": ssl.create_default_context()} if mail.security == "ssl" else {}
-        # smtplib's default TLS context does not check the certificate; this one does.
-        starttls = {"context": ssl.create_default_context()} if mail.security == "starttls" else False
-        self.yag = yagmail.SMTP(
-            {login: login}, self.password or "", host=mail.host, port=mail.port,
-            smtp_ssl=mail.security == "ssl", smtp_starttls=starttls,
-            smtp_skip_login=not mail.user, soft_email_validation=False,
-            timeout=mail.timeout_seconds, **extra)
-        self.yag.set_logging(None)   # failures are reported by the run, not by yagmail
-        try:
-            self.yag.login()
-        except smtplib.SMTPAuthenticationError as e:
-            raise _Fatal(text("mail.login_failed", error=_describe(e))) from e
-        except smtplib.SMTPNotSupportedError as e:
-            raise _Fatal(_describe(e)) from e
-
-    def send(self, msg: EmailMessage, to: str) -> None:
-        if self.yag is None:
-            self._open()
-        try:
-            refused = self.yag.smtp.send_message(msg, from_addr=sender_address(self.mail),
-                                                 to_addrs=[to])
-        except smtplib.SMTPRecipientsRefused as e:
-            refused = e.recipients
-        except smtplib.SMTPSenderRefused as e:
-            raise _Fatal(_describe(e)) from e
-        except smtplib.SMTPResponseException as e:
-            if e.smtp_code >= 500:
-                raise _Permanent(_describe(e)) from e
-            raise
-        if refused:
-            code, reply = next(iter(refused.values()))
-            error = f"{code} {_decode(reply)}"
-            if code >= 500:
-                raise _Permanent(error)
-            raise smtplib.SMTPResponseException(code, error)
-
-    def reset(self) -> None:
-        self.close()
-        self.yag = None
-
-    def close(self) -> None:
-        if self.yag is not None and self.yag.smtp is not None:
-            try:
-                self.yag.smtp.quit()
-            except (OSError, smtplib.SMTPException):
-                self.yag.smtp.close()
-            self.yag.is_closed = True
+def _record(night: _Night, status: str, email: Email, msg: EmailMessage) -> str:
+    """"" when the ledger line is on disk; else the reason, and no more is sent tonight."""
+    try:
+        record(night.ledger, status, email.key, email.to, email.kind, email.subject, msg)
+    except OSError as e:
+        log.debug("the sent-ledger cannot be written", exc_info=True)
+        night.stop = night.stop or text("mail.ledger_unwritable", ledger=night.ledger, error=describe(e))
+        return night.stop
+    return ""
 
 
-def _decode(reply) -> str:
-    return reply.decode("utf-8", "replace") if isinstance(reply, bytes) else str(reply)
+def _failed(email: Email, night: _Night, msg: EmailMessage | None, error: str) -> Delivery:
+    path, kept_error = _keep(night.outbox, email, msg)
+    return Delivery(email.key, email.to, "failed", error="；".join(filter(None, (error, kept_error))),
+                    path=path, name=email.to_name)
 
 
-def _describe(error: BaseException) -> str:
-    if isinstance(error, smtplib.SMTPResponseException):
-        return f"{error.smtp_code} {_decode(error.smtp_error)}"
-    return f"{type(error).__name__}: {error}".rstrip(": ")
+def _keep(outbox: Path, email: Email, msg: EmailMessage | None) -> tuple[Path | None, str]:
+    """The email written to the outbox: (its path, "") or (None, why it could not be)."""
+    try:
+        return write_outbox(outbox, email.key, email.html, msg), ""
+    except OSError as e:   # disk full, folder read-only: said on the delivery's line
+        return None, text("mail.outbox_unwritable", error=describe(e))
 
 
-def read_ledger(ledger: Path) -> set[str]:
-    """The keys already sent; a torn last line (a run killed mid-write) is skipped."""
-    keys = set()
-    if ledger.exists():
-        for line in ledger.read_text(encoding="utf-8").splitlines():
-            try:
-                keys.add(json.loads(line)["key"])
-            except (ValueError, KeyError, TypeError):
-                continue
-    return keys
-
-
-def record_sent(ledger: Path, email: Email, msg: EmailMessage) -> None:
-    ledger.parent.mkdir(parents=True, exist_ok=True)
-    entry = {"key": email.key, "to": email.to, "kind": email.kind,
-             "message_id": msg["Message-ID"], "subject": email.subject,
-             "sent_at": datetime.now().astimezone().isoformat(timespec="seconds")}
-    with ledger.open("a", encoding="utf-8") as f:
-        f.write(json.dumps(entry, ensure_ascii=False) + "\n")
-
-
-def outbox_name(key: str) -> str:
-    """'2026-11-23/rep/王强' -> 'rep-王强' (safe on Windows and Linux file systems)."""
-    name = key.split("/", 1)[-1].replace("/", "-")
-    return re.sub(r'[\\:*?"<>|\x00-\x1f]+', "_", name).strip(" .") or "email"
-
-
-def write_outbox(outbox: Path, email: Email, msg: EmailMessage) -> Path:
-    """The .eml (opens in any mail app, ready to send by hand) and an .html preview."""
-    outbox.mkdir(parents=True, exist_ok=True)
-    path = outbox / f"{outbox_name(email.key)}.eml"
-    path.write_bytes(msg.as_bytes())
-    path.with_suffix(".html").write_text(email.html, encoding="utf-8")
-    return path
-
-
-def failed_deliveries(deliveries: Sequence[Delivery], emails: Sequence[Email]) -> list[dict]:
-    """The failures as the 主管's summary lists them (run_facts["failed_deliveries"])."""
+def failed_deliveries(deliveries: Sequence[Delivery], emails: Sequence[Email] = ()) -> list[dict]:
+    """What the 主管's summary lists (run_facts["failed_deliveries"]): the emails that did
+    not go, and those a broken-off earlier run may or may not have sent."""
     names = {e.key: e.to_name for e in emails}
-    return [{"to": d.to, "name": names.get(d.key, ""), "error": d.error}
-            for d in deliveries if d.status == "failed"]
+    return [{"to": d.to, "name": d.name or names.get(d.key, ""), "error": d.error}
+            for d in deliveries if d.status in ("failed", "uncertain")]
 
 
 def delivery_summary(deliveries: Sequence[Delivery]) -> dict:
     """For summary.json."""
     count = {s: sum(d.status == s for d in deliveries)
-             for s in ("sent", "already_sent", "outbox", "failed")}
-    return {**count, "failures": [{"key": d.key, "to": d.to, "error": d.error,
+             for s in ("sent", "already_sent", "uncertain", "outbox", "failed")}
+    return {**count, "failures": [{"key": d.key, "to": d.to, "name": d.name, "error": d.error,
                                    "eml": str(d.path) if d.path else ""}
-                                  for d in deliveries if d.status == "failed"]}
+                                  for d in deliveries if d.status == "failed"],
+            "uncertain_keys": [{"key": d.key, "to": d.to, "name": d.name}
+                               for d in deliveries if d.status == "uncertain"],
+            "notes": sorted({d.error for d in deliveries if d.status == "sent" and d.error})}

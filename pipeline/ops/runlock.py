@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import sys
 from datetime import datetime
 from pathlib import Path
@@ -88,6 +89,9 @@ def busy_message(path: Path) -> str:
     holder = lock_holder(path)
     if holder is None:
         return text("runlock.busy_unknown")
+    host = holder.get("host")
+    if host and host != socket.gethostname():   # another install on a shared register
+        return text("runlock.busy_elsewhere", host=host, pid=holder["pid"], started=holder["started"])
     return text("runlock.busy", pid=holder["pid"], started=holder["started"])
 
 
@@ -95,7 +99,8 @@ def _write_holder(handle: BinaryIO) -> None:
     started = datetime.now().isoformat(sep=" ", timespec="seconds")
     handle.seek(0)
     handle.truncate()
-    handle.write(json.dumps({"pid": os.getpid(), "started": started}).encode("utf-8"))
+    holder = {"pid": os.getpid(), "started": started, "host": socket.gethostname()}
+    handle.write(json.dumps(holder, ensure_ascii=False).encode("utf-8"))
     handle.flush()
 
 

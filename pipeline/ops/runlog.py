@@ -76,6 +76,12 @@ class DailyFileHandler(logging.Handler):
         except Exception:
             self.handleError(record)
 
+    def handleError(self, record: logging.LogRecord) -> None:
+        # A full or vanished log folder must not print a traceback per line: the console
+        # still shows every line that matters.
+        if not isinstance(sys.exc_info()[1], OSError):
+            super().handleError(record)
+
     def close(self) -> None:
         self.acquire()
         try:

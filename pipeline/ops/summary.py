@@ -75,8 +75,11 @@ def terminal_lines(facts: dict) -> list[str]:
     totals = facts.get("email_totals", {})
     lines.append(text("mail.totals", sent=totals.get("sent", 0), already=totals.get("already_sent", 0),
                       outbox=totals.get("outbox", 0), failed=totals.get("failed", 0)))
-    lines += [text("mail.failed", to=f["to"] or "?", error=f["error"], path=f["eml"])
+    lines += [text("mail.failed", to=f["to"] or f.get("name") or "?", error=f["error"], path=f["eml"])
+              if f["eml"] else text("mail.failed_nowhere", to=f["to"] or f.get("name") or "?", error=f["error"])
               for f in totals.get("failures", [])]
+    lines += [text("mail.uncertain_line", to=u["to"] or u["name"]) for u in totals.get("uncertain_keys", [])]
+    lines += ["  " + note for note in totals.get("notes", [])]
     if facts.get("mail_note"):
         lines.append("  " + facts["mail_note"])
     for year in facts.get("notes", {}).get("unknown_holiday_years", []):

@@ -12,6 +12,7 @@ import datetime as dt
 import re
 import unicodedata
 
+import email_validator
 import numpy as np
 import pandas as pd
 
@@ -34,8 +35,15 @@ EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$")
 NEED_WORDS = {"明确": "明确", "明確": "明确", "clear": "明确",
               "潜在": "潜在", "潛在": "潜在", "latent": "潜在",
               "无": "无", "無": "无", "none": "无", "no": "无"}
-YES = {"是", "y", "yes", "true", "1", "在职", "在職", "√"}
-NO = {"否", "n", "no", "false", "0", "离职", "離職", "×"}
+# 在职 is read strictly (the README lists these words): anything else is a problem and
+# counts as NOT employed, so a departed rep's customers go to the 主管 (privacy wins).
+YES = {"是", "y", "yes", "true", "1", "在职", "在職", "在岗", "在崗", "√", "✓", "✔"}
+NO = {"否", "n", "no", "false", "0", "离职", "離職", "已离职", "已離職", "不在职", "不在職",
+      "停用", "辞职", "辭職", "已辞职", "已辭職", "×", "✗", "✘"}
+# Runs of spaces and line breaks (Alt+Enter in Excel) inside a name; and between two
+# Chinese characters, where a name never has a space.
+_NAME_SPACES = re.compile(r"\s+")
+_CJK_GAP = re.compile(r"(?<=[\u3400-\u9fff\uf900-\ufaff]) (?=[\u3400-\u9fff\uf900-\ufaff])")
 ROLES = {"业务员": schema.ROLE_REP, "業務員": schema.ROLE_REP, "rep": schema.ROLE_REP, "sales": schema.ROLE_REP,
          "主管": schema.ROLE_MANAGER, "manager": schema.ROLE_MANAGER, "owner": schema.ROLE_MANAGER,
          "老板": schema.ROLE_MANAGER, "经理": schema.ROLE_MANAGER, "經理": schema.ROLE_MANAGER}
@@ -185,9 +193,41 @@ def read_phone(raw: pd.Series) -> tuple[pd.Series, pd.Series]:
     return cleaned.astype(object), bad   # an odd phone is still shown to the rep as typed
 
 
+def read_name(raw: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """A person's name: a line break or a run of spaces is one space (none between Chinese
+    characters), full-width letters folded, so "王\n强" in 业务员 matches "王强" in 客户."""
+    return _result(each(clean_name, raw), pd.Series("", index=raw.index))
+
+
+def clean_name(value) -> str:
+    name = clean_text(value)
+    if name.isprintable() and " " not in name and unicodedata.is_normalized("NFKC", name):
+        return name
+    name = _NAME_SPACES.sub(" ", unicodedata.normalize("NFKC", name)).strip()
+    return _CJK_GAP.sub("", name)
+
+
 def read_email(raw: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """An address the mail library can send to: our own shape check, then email-validator's
+    (no DNS lookup; no non-ASCII before the @, which most servers cannot take)."""
     cleaned = each(clean_code, raw)
-    return _read_words(cleaned, lambda s: s if EMAIL.match(s) else None, "bad_email")
+    checked: dict[str, str | None] = {}
+
+    def one(s: str) -> str | None:
+        if s not in checked:
+            checked[s] = _valid_address(s)
+        return checked[s]
+    return _read_words(cleaned, one, "bad_email")
+
+
+def _valid_address(s: str) -> str | None:
+    if not EMAIL.match(s):
+        return None
+    try:
+        found = email_validator.validate_email(s, check_deliverability=False, allow_smtputf8=False)
+    except email_validator.EmailNotValidError:
+        return None
+    return found.ascii_email or s
 
 
 def read_grade(raw: pd.Series) -> tuple[pd.Series, pd.Series]:
@@ -213,16 +253,17 @@ def read_satisfaction(raw: pd.Series) -> tuple[pd.Series, pd.Series]:
 
 
 def read_yesno(raw: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """是/否 (empty = 是); a word not in YES or NO is a problem and reads as 否."""
     def one(s):
         return True if s.lower() in YES else False if s.lower() in NO else None
     values, bad = _read_words(raw, one, "bad_yesno", empty=True)
-    return values.astype(bool), bad
+    return values.where(bad == "", False).astype(bool), bad
 
 
 def read_role(raw: pd.Series) -> tuple[pd.Series, pd.Series]:
     return _read_words(raw, lambda s: ROLES.get(s.lower()), "bad_role", empty=schema.ROLE_REP)
 
 
-READERS = {"text": read_text, "id": read_id, "rep": read_text, "date": read_dates, "amount": read_amounts,
+READERS = {"text": read_text, "id": read_id, "rep": read_name, "date": read_dates, "amount": read_amounts,
            "phone": read_phone, "email": read_email, "grade": read_grade, "need": read_need,
            "satisfaction": read_satisfaction, "yesno": read_yesno, "role": read_role, "birthday": read_text}

@@ -3,8 +3,8 @@
 The stage every run starts with.  It finds the four sheets and their columns by any
 accepted header (Simplified, Traditional, English, plus config aliases), reads every
 cell by its field's kind (``pipeline.read.cells``), and checks what spans rows and sheets:
-duplicate ids, reps missing from 业务员, log rows for unknown customers, dates in the
-future.  Bad rows are kept (``blocked``) and reported, never dropped.  Only what makes
+duplicate ids, reps missing from 业务员, one 姓名 on two 业务员 rows, log rows for unknown
+customers, dates in the future.  Bad rows are kept (``blocked``) and reported, never dropped.  Only what makes
 the run impossible (the 客户 or 业务员 sheet or a required column missing) raises.
 """
 from __future__ import annotations
@@ -198,7 +198,24 @@ def check_reps(register: Register, run_date: date):
     column = register.header("customers", "rep")
     problems += [problem(register.sheet_name("customers"), int(r), column, rep, "unknown_rep",
                          reps_sheet=sheet) for r, rep in zip(c.loc[unknown, "row"], c.loc[unknown, "rep"])]
+    problems += _duplicate_reps(reps.loc[~missing & ~reps["blocked"]], sheet, register.header("reps", "name"))
     return replace(register, reps=reps.assign(blocked=reps["blocked"] | missing)), problems
+
+
+def _duplicate_reps(reps: pd.DataFrame, sheet: str, column: str) -> list[Problem]:
+    """Two rows with one 姓名: rows that differ (邮箱, 角色 or 在职) leave it unclear who the
+    customers' 业务员 is, so that name's customers go to the 主管 (pipeline.rules.rep_day);
+    identical rows are one person written twice."""
+    problems = []
+    for name, rows in reps.groupby("name", sort=False):
+        if len(rows) < 2:
+            continue
+        same = all(rows[c].nunique(dropna=False) == 1 for c in ("email", "role", "active"))
+        first = int(rows["row"].iloc[0])
+        problems += [problem(sheet, int(r), column, name, "duplicate_rep_same" if same else "duplicate_rep",
+                             severity="warning" if same else "error", first_row=first)
+                     for r in rows["row"].iloc[1:]]
+    return problems
 
 
 def check_log_rows(register: Register, run_date: date):

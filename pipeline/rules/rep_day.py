@@ -7,7 +7,8 @@ in ``state.tasks``.  Order: follow-ups (grade A first, key accounts first within
 grade, longest overdue first, then 客户编号), win-backs (longest since the last order
 first), care (soonest first).  Each active rep gets a RepDay (also with no tasks),
 holding at most ``tasks.daily_cap`` tasks; the rest is counted in ``over_cap``.
-Customers whose rep is empty, unknown or not 在职 are unassigned (``Task.rep`` ""):
+Customers whose rep is empty, unknown, not 在职 or ambiguous (one 姓名 on 业务员 rows
+that differ) are unassigned (``Task.rep`` ""):
 their tasks go to every active 主管 in ``RepDay.unassigned``, not capped, since the
 主管 hands them out rather than works through them.
 
@@ -67,12 +68,25 @@ def rep_days(state: State, config: Config) -> tuple[State, list[Problem]]:
 # --- who gets the task ------------------------------------------------------------
 
 def active_reps(state: State) -> pd.DataFrame:
-    """The 业务员 rows who work here, one per name, in sheet order."""
+    """The 业务员 rows who work here, one per name, in sheet order.
+
+    A name on several rows that differ (邮箱, 角色 or 在职) is ambiguous: none of its rows
+    is taken, so its customers go to the 主管 (the validator reports the rows).
+    """
     reps = state.register.reps
     reps = reps.assign(name=text_column(reps["name"]), role=text_column(reps["role"]),
                        email=text_column(reps["email"]))
-    working = ~reps["blocked"].astype(bool) & reps["active"].astype(bool) & (reps["name"] != "")
-    return reps.loc[working].drop_duplicates("name")
+    named = reps.loc[~reps["blocked"].astype(bool) & (reps["name"] != "")]
+    working = named["active"].astype(bool) & ~named["name"].isin(ambiguous_names(named))
+    return named.loc[working].drop_duplicates("name")
+
+
+def ambiguous_names(reps: pd.DataFrame) -> set[str]:
+    """Names whose rows disagree about who the person is or whether they work here."""
+    if reps.empty:
+        return set()
+    differing = reps.groupby("name")[["email", "role", "active"]].nunique(dropna=False) > 1
+    return set(differing.index[differing.any(axis=1)])
 
 
 def with_assignment(state: State) -> pd.DataFrame:
