@@ -125,7 +125,7 @@ def _write_back(opts: RunOptions, state: State, snap, facts: dict):
                 result = writeback.update_register(
                     opts.register, state.register.sheet_name("customers"), columns, read_snapshot=snap,
                     backup_dir=backup_dir, keep_backups=opts.config.output.keep_backups,
-                    stamp=opts.today.isoformat())
+                    stamp=opts.today.isoformat(), signed=opts.config.register.signed)
         except Exception as e:   # disk full, a part it cannot read…: the emails must still go out
             log.exception("write-back failed")   # the register is untouched: the new file replaces it atomically
             result = writeback.WriteResult("refused", text("run.writeback.os_error", error=e), "os_error", None, None)
