@@ -189,6 +189,20 @@ def test_an_array_formula_reaching_from_a_computed_column_into_staff_cells_is_re
     assert f"{q}2:{r_}2" in wb["reason"] and register.read_bytes() == original
 
 
+def test_an_array_formula_in_staff_cells_past_the_last_header_does_not_refuse(tmp_path):
+    """Row 1 ends at 备注; an array formula of the staff's sits right of it in row 2.  The first
+    guess of where new headers go overlaps it; the real columns go after it, and it stays."""
+    register = build_shop(tmp_path / "台账.xlsx", (), lambda r, row: [f"=LEN(B{r})", 0])
+    q, r_ = letters(GRADE), letters(LENGTH)
+    edit_parts(register, lambda parts: parts.__setitem__(SHEET, parts[SHEET].replace(
+        f'<c r="{q}2"><f>LEN(B2)</f>'.encode(), f'<c r="{q}2"><f t="array" ref="{q}2:{r_}2">LEN(B2:C2)</f>'.encode())))
+    assert run(tmp_path, register) == 0
+    assert facts(tmp_path)["writeback"]["status"] == "written"
+    headers = [c.value for c in openpyxl.load_workbook(register)["客户"][1]]
+    assert headers.index("等级") == NOTE + 0 and f'ref="{q}2:{r_}2"' in zip_parts(
+        register.read_bytes())[SHEET].decode()
+
+
 # --- 2. the shared file: a symbolic link, its mode and owner --------------------------------
 
 @pytest.mark.skipif(not hasattr(os, "symlink") or os.name != "posix", reason="POSIX links")

@@ -102,10 +102,14 @@ class FormulaCarrier:
         self.owned = owned
         self.formulas = SharedFormulas()
         self._orphaned: set[str] = set()        # si of groups whose master is ours
+        # Kept, not raised: a pass that only measures where new columns go may be
+        # followed by the real one, with other columns (writeback.sheet).
+        self.refusal: PackageError | None = None
 
     def carry(self, row: etree._Element) -> None:
         """Run on each original row before its computed cells are written."""
-        self._refuse_straddling(row)
+        if self.refusal is None:
+            self.refusal = self._straddling(row)
         if not self.formulas.observe(row):
             return
         for formula in row.iterfind(_SHARED):
@@ -117,11 +121,12 @@ class FormulaCarrier:
             if formula.get("si", "") not in self._orphaned:
                 continue
             text = self.formulas.text_at(formula)
-            if text is None:
-                raise PackageError("shared_formula", formula.getparent().get("r"))
-            _make_plain(formula, text)
+            if text is not None:
+                _make_plain(formula, text)
+            elif self.refusal is None:
+                self.refusal = PackageError("shared_formula", formula.getparent().get("r"))
 
-    def _refuse_straddling(self, row: etree._Element) -> None:
+    def _straddling(self, row: etree._Element) -> PackageError | None:
         for path in _SPANNING:
             for formula in row.iterfind(path):
                 ref = formula.get("ref") or formula.getparent().get("r")
@@ -129,4 +134,5 @@ class FormulaCarrier:
                 low, high = split_ref(first)[0], split_ref(last or first)[0]
                 columns = set(range(low, high + 1))
                 if columns & self.owned and columns - self.owned:
-                    raise PackageError("array_formula", ref)
+                    return PackageError("array_formula", ref)
+        return None

@@ -65,6 +65,8 @@ def update_customer_sheet(xml: bytes, part: str, columns: Sequence[OutColumn],
         if not rows.measuring or rows.last_used == last_used:
             break
         last_used = rows.last_used
+    if rows.formulas.refusal is not None:
+        raise rows.formulas.refusal
     grow_dimension(root, max(p.index for p in placed) if placed else 0, rows.last_row)
     widen_added_columns(root, {p.index: column_width(p.column) for p in placed if p.added})
     add_highlights(root, [(p.column.header, p.index) for p in placed], styles)
