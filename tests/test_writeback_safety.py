@@ -18,10 +18,13 @@ import subprocess
 import sys
 import zipfile
 from pathlib import Path
+from xml.sax.saxutils import escape
 
 import openpyxl
 import pytest
 import xlsxwriter
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from pipeline.cli import main
 from pipeline.writeback import update as writeback
@@ -174,6 +177,58 @@ def test_a_child_left_without_its_master_fails_the_check(tmp_path, monkeypatch):
     assert (wb["status"], wb["reason_code"]) == ("refused", "verify_failed")
     assert f"{letters(LENGTH)}2" in wb["reason"]
     assert register.read_bytes() == original
+
+
+@pytest.fixture(scope="module")
+def three_formula_columns(tmp_path_factory) -> bytes:
+    """等级 (Q, computed), 名称长度 (R) and 备注2 (S) hold a plain formula in rows 2-4."""
+    path = tmp_path_factory.mktemp("shared") / "台账.xlsx"
+    return build_shop(path, ["等级", "名称长度", "备注2"],
+                      lambda r, row: [f"=LEN(B{r})", f"=LEN(C{r})", f"=LEN(D{r})"]).read_bytes()
+
+
+def share_rectangle(data: bytes, columns: range, rows: range, text: str) -> bytes:
+    """The cells of the rectangle become one shared formula (master top left)."""
+    parts = zip_parts(data)
+    xml = parts[SHEET].decode()
+    ref = f"{letters(columns[0])}{rows[0]}:{letters(columns[-1])}{rows[-1]}"
+    for r in rows:
+        for c in columns:
+            here = f"{letters(c)}{r}"
+            shape = (f'<f t="shared" ref="{ref}" si="3">{escape(text)}</f>' if (c, r) == (columns[0], rows[0])
+                     else '<f t="shared" si="3"/>')
+            xml, count = re.subn(rf'(<c r="{here}"[^>]*>)<f>[^<]*</f>', lambda m: m.group(1) + shape, xml)
+            assert count == 1
+    parts[SHEET] = xml.encode()
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
+        for name, content in parts.items():
+            z.writestr(name, content)
+    return out.getvalue()
+
+
+def staff_formulas(data: bytes) -> dict[str, str]:
+    sheet = openpyxl.load_workbook(io.BytesIO(data))["客户"]
+    return {cell.coordinate: cell.value for row in sheet.iter_rows() for cell in row
+            if isinstance(cell.value, str) and cell.value.startswith("=") and cell.column != GRADE + 1}
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(first_column=st.integers(GRADE, NOTE), width=st.integers(1, 3), first_row=st.integers(2, 4),
+       height=st.integers(1, 3),
+       text=st.sampled_from(["LEN(B2)", "B2&$A$1", "SUM($B2:B$3)", 'IF(A2="",0,1)', "COUNTA(Sheet2!B:B)+R1C1",
+                             "'业务员'!A2&Q2"]))
+def test_any_shared_formula_over_computed_and_staff_columns_keeps_every_staff_formula(
+        three_formula_columns, first_column, width, first_row, height, text):
+    columns = range(first_column, min(first_column + width, NOTE + 1))
+    rows = range(first_row, min(first_row + height, 5))
+    before = share_rectangle(three_formula_columns, columns, rows, text)
+    update = writeback.build_updated(before, "客户", computed_columns())
+    assert writeback.staff_difference(before, update.data, "客户", update) is None
+    assert staff_formulas(update.data) == staff_formulas(before)
+    sheet = zip_parts(update.data)[SHEET].decode()
+    children, masters = sheet.count('t="shared" si="3"/>'), sheet.count('si="3">')
+    assert masters == 1 or children == 0                        # no child without its master
 
 
 def test_an_array_formula_reaching_from_a_computed_column_into_staff_cells_is_refused(tmp_path):
