@@ -182,10 +182,10 @@ def _update(path, sheet_name, columns, read_snapshot, backup_dir, keep_backups, 
     if len(data) != read_snapshot.size or \
             hashlib.sha256(data).hexdigest() != read_snapshot.sha256:
         raise Refusal("changed")
-    note = signature_note(Package(data), signed)
     update = build_updated(data, sheet_name, columns)
     if update.data == data:
         return WriteResult("unchanged", "", "")
+    note = signature_note(Package(data), signed)   # nothing to write leaves a signature alone
     difference = staff_difference(data, update.data, sheet_name, update)
     if difference:
         raise Refusal("verify_failed", difference)
