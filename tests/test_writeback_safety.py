@@ -231,6 +231,16 @@ def test_any_shared_formula_over_computed_and_staff_columns_keeps_every_staff_fo
     assert masters == 1 or children == 0                        # no child without its master
 
 
+def test_a_shared_formula_whose_shift_cannot_be_worked_out_is_refused_with_its_cell(tmp_path, three_formula_columns):
+    """XFD2 shifted one column right leaves the sheet: rather than guess, refuse and say where."""
+    register = tmp_path / "台账.xlsx"
+    register.write_bytes(share_rectangle(three_formula_columns, range(GRADE, LENGTH + 1), range(2, 3), "XFD2+1"))
+    before = register.read_bytes()
+    result = writer_run(register)
+    assert (result.status, result.reason_code) == ("refused", "shared_formula")
+    assert f"{letters(LENGTH)}2" in result.reason and register.read_bytes() == before
+
+
 def test_an_array_formula_reaching_from_a_computed_column_into_staff_cells_is_refused(tmp_path):
     register = build_shop(tmp_path / "台账.xlsx", ["等级", "名称长度"],
                           lambda r, row: [f"=LEN(B{r})", 0])

@@ -16,10 +16,13 @@ staff column cannot be split: the write-back refuses it with the range.
 """
 from __future__ import annotations
 
+import re
+
 from lxml import etree
+from openpyxl.formula.tokenizer import Token, Tokenizer
 from openpyxl.formula.translate import Translator, TranslatorError
 
-from pipeline.writeback.package import M, PackageError, split_ref
+from pipeline.writeback.package import M, PackageError, column_number, split_ref
 from pipeline.writeback.stream import column_of
 
 _C, _F = M + "c", M + "f"
@@ -58,9 +61,39 @@ class SharedFormulas:
         if here == origin:
             return text
         try:
-            return Translator("=" + text, origin=origin).translate_formula(here)[1:]
+            shifted = Translator("=" + text, origin=origin).translate_formula(here)
         except (TranslatorError, ValueError, IndexError):
             return None
+        return shifted[1:] if _inside_the_sheet(shifted) else None
+
+
+_LAST_COLUMN, _LAST_ROW = 16384, 1048576
+_CELL = re.compile(r"^\$?([A-Za-z]{1,3})?\$?(\d+)?$")
+
+
+def _inside_the_sheet(formula: str) -> bool:
+    """No reference of the shifted formula runs off the sheet (Excel shows #REF! there,
+    the translator would write XFE1)."""
+    try:
+        tokens = Tokenizer(formula).items
+    except Exception:       # the tokenizer's errors are plain exceptions
+        return False
+    for token in tokens:
+        if token.type != Token.OPERAND or token.subtype != Token.RANGE:
+            continue
+        parts = token.value.rpartition("!")[2].split(":")
+        for part in parts:
+            match = _CELL.match(part)
+            if not match or not any(match.groups()):
+                continue            # a table reference...
+            letters, digits = match.groups()
+            if not (letters and digits) and len(parts) != 2:
+                continue            # a defined name (only A:A or 2:2 are whole columns/rows)
+            if letters and column_number(letters) > _LAST_COLUMN:
+                return False
+            if digits and not 1 <= int(digits) <= _LAST_ROW:
+                return False
+    return True
 
 
 def resolve_shared(row: etree._Element, formulas: SharedFormulas) -> list:
