@@ -6,7 +6,10 @@ widened table) is rewritten inside the .xlsx, every other part is copied as stor
 Before anything is written it checks, in order: nobody has the file open, it did not
 change since the run read it, a dated backup exists; then it writes a new file next
 to the register, checks that every staff-entered cell reads back identical, and swaps
-it in atomically.  Any refusal leaves the register untouched and is returned, not raised.
+it in atomically (at the target of a symbolic link, with the register's mode and owner:
+writeback.files).  A digitally signed register is refused unless the shop chose
+otherwise (writeback.signature).  Any refusal leaves the register untouched and is
+returned, not raised.
 """
 from __future__ import annotations
 
