@@ -26,8 +26,7 @@ from pipeline.writeback.package import M, PackageError, column_number, split_ref
 from pipeline.writeback.stream import column_of
 
 _C, _F = M + "c", M + "f"
-_SHARED = f"{_C}/{_F}[@t='shared']"
-_SPANNING = (f"{_C}/{_F}[@t='array']", f"{_C}/{_F}[@t='dataTable']")
+_SPANNING = ("array", "dataTable")
 _GROUP_ATTRIBUTES = ("t", "ref", "si")
 
 
@@ -40,7 +39,7 @@ class SharedFormulas:
     def observe(self, row: etree._Element) -> bool:
         """Note the masters in ``row`` (all of its cells); True when it holds any shared cell."""
         found = False
-        for formula in row.iterfind(_SHARED):
+        for formula in _shared(row):
             found = True
             if formula.get("ref") is not None and formula.get("si") is not None:
                 self._masters[formula.get("si")] = (formula.getparent().get("r"),
@@ -96,13 +95,18 @@ def _inside_the_sheet(formula: str) -> bool:
     return True
 
 
+def _shared(row: etree._Element) -> list:
+    """The row's shared-formula cells' <f>s (tag-filtered iteration: this runs on every row)."""
+    return [f for f in row.iter(_F) if f.get("t") == "shared"]
+
+
 def resolve_shared(row: etree._Element, formulas: SharedFormulas) -> list:
     """Rewrite every shared formula of ``row`` as the plain formula Excel evaluates there
     (for comparing rows; see the module docstring); returns what ``undo`` needs to put
     them back.  A child whose master is unknown is left as it is, so it differs from
     anything resolved; one whose shift cannot be worked out is marked with its master."""
     changed = []
-    for formula in list(row.iterfind(_SHARED)):
+    for formula in _shared(row):
         changed.append((formula, list(formula.attrib.items()), formula.text))
         text = formulas.text_at(formula)
         if text is not None:
@@ -141,16 +145,20 @@ class FormulaCarrier:
 
     def carry(self, row: etree._Element) -> None:
         """Run on each original row before its computed cells are written."""
+        typed = [f for f in row.iter(_F) if f.get("t") is not None]
+        if not typed:
+            return
         if self.refusal is None:
-            self.refusal = self._straddling(row)
+            self.refusal = self._straddling(typed)
         if not self.formulas.observe(row):
             return
-        for formula in row.iterfind(_SHARED):
+        shared = [f for f in typed if f.get("t") == "shared"]
+        for formula in shared:
             if formula.get("ref") is not None and column_of(formula.getparent()) in self.owned:
                 self._orphaned.add(formula.get("si", ""))
         if not self._orphaned:
             return
-        for formula in list(row.iterfind(_SHARED)):
+        for formula in shared:
             if formula.get("si", "") not in self._orphaned:
                 continue
             text = self.formulas.text_at(formula)
@@ -159,13 +167,14 @@ class FormulaCarrier:
             elif self.refusal is None:
                 self.refusal = PackageError("shared_formula", formula.getparent().get("r"))
 
-    def _straddling(self, row: etree._Element) -> PackageError | None:
-        for path in _SPANNING:
-            for formula in row.iterfind(path):
-                ref = formula.get("ref") or formula.getparent().get("r")
-                first, _, last = ref.partition(":")
-                low, high = split_ref(first)[0], split_ref(last or first)[0]
-                columns = set(range(low, high + 1))
-                if columns & self.owned and columns - self.owned:
-                    return PackageError("array_formula", ref)
+    def _straddling(self, typed: list) -> PackageError | None:
+        for formula in typed:
+            if formula.get("t") not in _SPANNING:
+                continue
+            ref = formula.get("ref") or formula.getparent().get("r")
+            first, _, last = ref.partition(":")
+            low, high = split_ref(first)[0], split_ref(last or first)[0]
+            columns = set(range(low, high + 1))
+            if columns & self.owned and columns - self.owned:
+                return PackageError("array_formula", ref)
         return None
