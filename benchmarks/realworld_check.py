@@ -10,6 +10,10 @@ Every file is tried twice:
   <sheet> entry, a content type), as if the shop kept its register in that workbook;
 - first: the file's own first worksheet is the customer sheet.
 
+- masters: where the file has shared formulas, each column holding a shared formula's
+  master (under a text header in row 1) is made a computed column, so its formulas are
+  overwritten; every formula outside it must read the same (openpyxl) afterwards.
+
 Each time the computed columns are written (pipeline.writeback.update_register), every
 part but the ones the write-back owns (the customer sheet, styles, the sheet's tables) must
 be byte-identical, the values must read back (python-calamine), and a second run must
@@ -20,6 +24,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import io
+import re
 import sys
 import tempfile
 import traceback
@@ -31,7 +36,8 @@ from lxml import etree
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from pipeline.writeback.package import NS_DOC_REL, NS_PKG_REL, Package, PackageError, locate  # noqa: E402
+from pipeline.writeback.package import (  # noqa: E402
+    NS_DOC_REL, NS_PKG_REL, Package, PackageError, column_number, locate)
 from pipeline.writeback.update import OutColumn, snapshot, update_register  # noqa: E402
 
 CUSTOMER_SHEET = "客户"
@@ -151,7 +157,9 @@ def check(path: Path, tries: list[str]) -> dict[str, str]:
     for kind in tries:
         with tempfile.TemporaryDirectory() as scratch:
             try:
-                if kind == "added":
+                if kind == "masters":
+                    outcome[kind] = try_masters(data, Path(scratch))
+                elif kind == "added":
                     outcome[kind] = try_one(with_customer_sheet(data), CUSTOMER_SHEET, range(2, 5),
                                             Path(scratch))
                 else:
@@ -169,6 +177,62 @@ def check(path: Path, tries: list[str]) -> dict[str, str]:
     return outcome
 
 
+def try_masters(data: bytes, folder: Path) -> str:
+    """Overwrite the columns holding shared-formula masters; the other formulas must stay."""
+    import openpyxl
+    from python_calamine import CalamineWorkbook
+    package = Package(data)
+    for name in sheet_names(package):
+        if not _is_worksheet(package, name):
+            continue
+        sheet = package.read(locate(package, name).sheet)
+        masters = {m.decode() for m in re.findall(rb'<c r="([A-Z]+)\d+"[^>]*>\s*<f t="shared" ref=', sheet)}
+        if not masters:
+            continue
+        try:
+            header = CalamineWorkbook.from_filelike(io.BytesIO(data)).get_sheet_by_name(name).to_python(
+                skip_empty_area=False)[0]
+        except Exception:
+            return "skip:unreadable"
+        targets = {}
+        for letters in sorted(masters):
+            index = column_number(letters) - 1
+            text = header[index] if index < len(header) else None
+            if isinstance(text, str) and text.strip() and text.strip().casefold() not in targets:
+                targets[text.strip().casefold()] = (letters, text.strip())
+        if not targets:
+            continue
+        path = folder / "register.xlsx"
+        path.write_bytes(data)
+        rows = range(2, 30)
+        chosen = list(targets.values())[:3]
+        out = [OutColumn(text, "text", {r: f"v{r}" for r in rows}) for _, text in chosen]
+        skip = {letters for letters, _ in chosen}
+
+        def formulas_outside(blob: bytes) -> dict:
+            book = openpyxl.load_workbook(io.BytesIO(blob))
+            return {(ws.title, c.coordinate): c.value for ws in book.worksheets for row in ws.iter_rows()
+                    for c in row if isinstance(c.value, str) and c.value.startswith("=")
+                    and not (ws.title == name and c.column_letter in skip)}
+        try:
+            expected = formulas_outside(data)
+        except Exception:
+            return "skip:openpyxl-cannot-read"
+        result = update_register(path, name, out, read_snapshot=snapshot(path),
+                                 backup_dir=folder / "backups", keep_backups=1, stamp="2026-11-23")
+        if result.status != "written":
+            return f"{result.status}:{result.reason_code}:{result.reason[:80]}"
+        written = path.read_bytes()
+        if formulas_outside(written) != expected:
+            return "FORMULAS-CHANGED"
+        again = update_register(path, name, out, read_snapshot=snapshot(path),
+                                backup_dir=folder / "backups", keep_backups=1, stamp="2026-11-23")
+        if again.status != "unchanged" or path.read_bytes() != written:
+            return f"rerun:{again.status}"
+        return f"ok:{len(chosen)} column(s)"
+    return "skip:no-shared-master"
+
+
 def _is_worksheet(package: Package, name: str) -> bool:
     try:
         part = locate(package, name).sheet
@@ -182,8 +246,10 @@ def main() -> int:
     parser.add_argument("folder", type=Path)
     parser.add_argument("--first-sheet-only", action="store_true")
     parser.add_argument("--added-only", action="store_true")
+    parser.add_argument("--masters-only", action="store_true")
     args = parser.parse_args()
-    tries = ["first"] if args.first_sheet_only else ["added"] if args.added_only else ["added", "first"]
+    tries = ["first"] if args.first_sheet_only else ["added"] if args.added_only else \
+        ["masters"] if args.masters_only else ["added", "first", "masters"]
     totals: dict[str, Counter] = {kind: Counter() for kind in tries}
     for path in sorted(args.folder.glob("*.xlsx")):
         outcome = check(path, tries)
