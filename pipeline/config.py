@@ -22,6 +22,9 @@ class RegisterConfig:
     path: str = "input/客户台账.xlsx"
     # A fresh clone has no register: generate the demo shop there.  A real shop sets false.
     create_demo_if_missing: bool = True
+    # A digitally signed register: "refuse" to write (the default) or "write" and say the
+    # signature is gone (pipeline.writeback.signature).
+    signed: str = "refuse"
 
 
 @dataclass(frozen=True)
@@ -164,6 +167,7 @@ _SHARE = (lambda v: 0 < v <= 1, "must be between 0 and 1")
 _HHMM = (lambda v: len(v) == 5 and v[2] == ":" and v[:2].isdigit() and v[3:].isdigit()
          and int(v[:2]) < 24 and int(v[3:]) < 60, "must be a time like \"06:30\"")
 CHECKS = {
+    "register.signed": (lambda v: v in ("refuse", "write"), 'must be "refuse" or "write"'),
     "output.keep_backups": _NON_NEGATIVE,
     "locale.language": (lambda v: v in ("zh", "en"), 'must be "zh" or "en"'),
     "locale.weekend": (lambda v: all(1 <= d <= 7 for d in v), "must list ISO weekdays 1–7"),

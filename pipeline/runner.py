@@ -142,7 +142,7 @@ def _write_back(opts: RunOptions, state: State, snap, facts: dict):
                 result = writeback.update_register(
                     opts.register, state.register.sheet_name("customers"), columns, read_snapshot=snap,
                     backup_dir=backup_dir, keep_backups=opts.config.output.keep_backups,
-                    stamp=opts.today.isoformat())
+                    stamp=opts.today.isoformat(), signed=opts.config.register.signed)
                 if result.status == "refused":   # the line must not say 完成 when nothing was written
                     step.not_done(text("progress.not_written"), result.reason)
         except Exception as e:   # disk full, a part it cannot read…: the emails must still go out

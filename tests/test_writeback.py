@@ -323,7 +323,13 @@ from pipeline.writeback.update import snapshot, update_register
 from tests.xlsx_fixtures import computed_columns
 path = Path({str(register)!r})
 read = snapshot(path)
-os.replace = lambda *args, **kwargs: os._exit(17)     # the machine dies here
+real_replace, calls = os.replace, []
+def replace(*args, **kwargs):                         # the backup's rename goes through,
+    calls.append(args)
+    if len(calls) == 2:
+        os._exit(17)                                  # the machine dies before the register's
+    real_replace(*args, **kwargs)
+os.replace = replace
 update_register(path, "客户", computed_columns(), read_snapshot=read,
                 backup_dir=path.parent.parent / "output" / "backups", keep_backups=5,
                 stamp={STAMP!r})

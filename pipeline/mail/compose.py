@@ -209,7 +209,8 @@ def owner_email(day: RepDay, state: State, problems: Sequence[Problem],
 
 def writeback_note(writeback: Mapping) -> str:
     """Why the register was not updated, "" when it was (or needed nothing)."""
-    if not writeback or writeback.get("status") in WRITEBACK_DONE:
+    # A register written with a note (its signature gone) still says so.
+    if not writeback or (writeback.get("status") in WRITEBACK_DONE and not writeback.get("reason")):
         return ""
     return str(writeback.get("reason") or writeback.get("status"))
 

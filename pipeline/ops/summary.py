@@ -72,6 +72,8 @@ def terminal_lines(facts: dict) -> list[str]:
                           unassigned=t["unassigned"]))
     wb = facts.get("writeback", {})
     lines.append(text(f"summary.writeback.{wb.get('status', 'skipped')}", reason=wb.get("reason", "")))
+    if wb.get("status") == "written" and wb.get("reason"):
+        lines.append("  " + wb["reason"])      # written, with a note (a signature gone)
     totals = facts.get("email_totals", {})
     lines.append(text("mail.totals", sent=totals.get("sent", 0), already=totals.get("already_sent", 0),
                       outbox=totals.get("outbox", 0), failed=totals.get("failed", 0)))

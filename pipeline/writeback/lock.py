@@ -13,6 +13,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from pipeline.writeback.files import replace_synced, write_synced
+
 _MSO_NAME_MAX = 52
 
 
@@ -134,10 +136,14 @@ def make_backup(data: bytes, register: Path, backup_dir: Path, stamp: str, keep:
         if not target.exists():
             break
         counter += 1
-    with open(target, "xb") as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
+    # Written under a temporary name and renamed: a run killed mid-copy leaves no
+    # truncated file under a backup's name (the next run overwrites the leftover).
+    temporary = backup_dir / f".{target.name}.pipeline-tmp"
+    try:
+        write_synced(temporary, data)
+        replace_synced(temporary, target)
+    finally:
+        temporary.unlink(missing_ok=True)
     prune_backups(register, backup_dir, keep)
     return target
 

@@ -23,6 +23,11 @@ NS_MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 NS_DOC_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
 NS_PKG_REL = "http://schemas.openxmlformats.org/package/2006/relationships"
 M = "{%s}" % NS_MAIN
+# ISO 29500 Strict spells the two namespaces the write-back works in otherwise.  A Strict
+# part is read in the Transitional spelling and written back in its own (Package.read,
+# write_package): the same bytes either way, since a part holding both is refused.
+_STRICT = {b"http://purl.oclc.org/ooxml/spreadsheetml/main": NS_MAIN.encode(),
+           b"http://purl.oclc.org/ooxml/officeDocument/relationships": NS_DOC_REL.encode()}
 XML_DECLARATION = b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\r\n'
 
 _LOCAL_HEADER = struct.Struct("<4s2B4HL2L2H")
@@ -78,6 +83,8 @@ class Package:
         except (zipfile.BadZipFile, OSError, EOFError) as error:
             raise PackageError("not_xlsx", str(error)) from None
         self._by_name = {info.filename: info for info in self.infos}
+        self._strict: set[str] = set()      # parts read in the Strict spelling
+        self._mixed: set[str] = set()       # parts in both spellings: not to be rewritten
         if "[Content_Types].xml" not in self._by_name:
             raise PackageError("not_xlsx", "no [Content_Types].xml")
 
@@ -89,9 +96,34 @@ class Package:
         if info is None:
             raise PackageError("bad_package", f"missing part {name}")
         try:
-            return self._zip.read(info)
+            data = self._zip.read(info)
         except (zipfile.BadZipFile, zlib.error, NotImplementedError, RuntimeError) as error:
             raise PackageError("bad_package", f"{name}: {error}") from None
+        if any(strict in data for strict in _STRICT):
+            if any(transitional in data for transitional in _STRICT.values()):
+                self._mixed.add(name)
+            else:
+                self._strict.add(name)
+                for strict, transitional in _STRICT.items():
+                    data = data.replace(strict, transitional)
+        return data
+
+    def refuse_mixed(self, names) -> None:
+        """Refuse (before any work) to rewrite a part that mixes Strict and Transitional."""
+        for name in names:
+            if name and self.has(name):
+                self.read(name)
+                if name in self._mixed:
+                    raise PackageError("mixed_namespaces", name)
+
+    def as_stored(self, name: str, content: bytes) -> bytes:
+        """A rewritten part in the spelling its original was stored in (Strict or not)."""
+        if name in self._mixed:
+            raise PackageError("mixed_namespaces", name)
+        if name in self._strict:
+            for strict, transitional in _STRICT.items():
+                content = content.replace(transitional, strict)
+        return content
 
     def xml(self, name: str) -> etree._Element:
         return parse_xml(self.read(name), name)
@@ -223,7 +255,7 @@ def write_package(package: Package, replaced: dict[str, bytes]) -> bytes:
             flags |= _UTF8_NAME_FLAG
         name = info.filename.encode("utf-8")
         if info.filename in replaced:
-            content = replaced[info.filename]
+            content = package.as_stored(info.filename, replaced[info.filename])
             compressor = zlib.compressobj(6, zlib.DEFLATED, -15)
             stored = compressor.compress(content) + compressor.flush()
             method, crc, size = zipfile.ZIP_DEFLATED, zlib.crc32(content), len(content)

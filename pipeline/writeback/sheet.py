@@ -16,6 +16,7 @@ from lxml import etree
 from pipeline.writeback.cells import clear, fill_new, is_missing, set_text, set_value
 from pipeline.writeback.colours import add_highlights
 from pipeline.writeback.columns import OutColumn
+from pipeline.writeback.formulas import FormulaCarrier
 from pipeline.writeback.package import M, PackageError, column_letters, rich_text
 from pipeline.writeback.stream import column_of, iter_rows, join_sheet, rewrite_sheet
 from pipeline.writeback.styles import StyleBook
@@ -65,6 +66,8 @@ def update_customer_sheet(xml: bytes, part: str, columns: Sequence[OutColumn],
         if not rows.measuring or rows.last_used == last_used:
             break
         last_used = rows.last_used
+    if rows.formulas.refusal is not None:
+        raise rows.formulas.refusal
     grow_dimension(root, max(p.index for p in placed) if placed else 0, rows.last_row)
     widen_added_columns(root, {p.index: column_width(p.column) for p in placed if p.added})
     add_highlights(root, [(p.column.header, p.index) for p in placed], styles)
@@ -91,6 +94,7 @@ class _CustomerRows:
         self.measuring = any(p.added for p in placed)
         self.last_used = 0              # the last column with a value, in the original rows
         self.digests = StaffDigests({p.index for p in placed})
+        self.formulas = FormulaCarrier({p.index for p in placed})
 
     def start(self, root: etree._Element) -> None:
         # A new cell looks like the one above it in its column, else the column's default.
@@ -98,6 +102,7 @@ class _CustomerRows:
 
     def row(self, row: etree._Element, r: int) -> None:
         self.digests.record(row, r)     # before anything is written into it
+        self.formulas.carry(row)        # shared formulas whose master is ours, made plain
         if self.measuring:
             self.last_used = max(self.last_used, _last_valued(row))
         if self._header_due:
@@ -123,7 +128,9 @@ class _CustomerRows:
             if p.added:
                 cell = _header_cell(row, p.index)
                 set_text(cell, p.column.header)
-                if header_style is not None:
+                # An empty cell the staff formatted (a border, a fill) keeps its look:
+                # only the value is ours.  A new or unformatted one looks like the headers.
+                if header_style is not None and cell.get("s") is None:
                     cell.set("s", header_style)
 
     def _write_values(self, row: etree._Element, r: int) -> None:

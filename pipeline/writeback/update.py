@@ -6,7 +6,10 @@ widened table) is rewritten inside the .xlsx, every other part is copied as stor
 Before anything is written it checks, in order: nobody has the file open, it did not
 change since the run read it, a dated backup exists; then it writes a new file next
 to the register, checks that every staff-entered cell reads back identical, and swaps
-it in atomically.  Any refusal leaves the register untouched and is returned, not raised.
+it in atomically (at the target of a symbolic link, with the register's mode and owner:
+writeback.files).  A digitally signed register is refused unless the shop chose
+otherwise (writeback.signature).  Any refusal leaves the register untouched and is
+returned, not raised.
 """
 from __future__ import annotations
 
@@ -23,6 +26,7 @@ import pandas as pd
 from pipeline import schema
 from pipeline.messages import register_text, text
 from pipeline.writeback.columns import OutColumn
+from pipeline.writeback.files import real_file, replace_synced, take_over_ownership, write_synced
 from pipeline.writeback.lock import FileSnapshot, find_lock, make_backup, snapshot
 from pipeline.writeback.package import (
     Package,
@@ -32,6 +36,7 @@ from pipeline.writeback.package import (
     shared_strings,
     write_package,
 )
+from pipeline.writeback.signature import signature_note
 from pipeline.writeback.sheet import update_customer_sheet
 from pipeline.writeback.styles import StyleBook
 from pipeline.writeback.table import grow_table, totals_rows
@@ -48,7 +53,7 @@ _WIDTHS = {"churn_reason": 48}
 @dataclass(frozen=True)
 class WriteResult:
     status: str                     # "written" | "refused" | "unchanged"
-    reason: str                     # one line for the terminal/summary ("" when written)
+    reason: str                     # one line for the terminal/summary (when written: a note or "")
     reason_code: str                # "locked", "changed", "verify_failed", ... ("" if not refused)
     lock_owner: str | None = None
     backup: Path | None = None
@@ -111,6 +116,7 @@ def build_updated(data: bytes, sheet_name: str, columns: Sequence[OutColumn]) ->
     parts = locate(package, sheet_name)
     if parts.styles is None:
         raise PackageError("bad_package", "no styles part")
+    package.refuse_mixed((parts.sheet, parts.styles, *parts.tables))
     tables = {part: package.xml(part) for part in parts.tables}
     sheet, placed, styles, digests = update_customer_sheet(
         package.read(parts.sheet), parts.sheet, columns,
@@ -156,31 +162,38 @@ def staff_difference(old: bytes, new: bytes, sheet_name: str, update: Update) ->
 
 def update_register(path: Path, sheet_name: str, columns: Sequence[OutColumn], *,
                     read_snapshot: FileSnapshot, backup_dir: Path, keep_backups: int,
-                    stamp: str) -> WriteResult:
-    """Update the register in place when that is safe; otherwise say why not."""
+                    stamp: str, signed: str = "refuse") -> WriteResult:
+    """Update the register in place when that is safe; otherwise say why not.
+
+    ``signed`` is what to do with a digitally signed register: "refuse" (the default)
+    or "write" (the result's reason then says the signature no longer holds)."""
     path = Path(path)
     try:
         return _update(path, sheet_name, columns, read_snapshot, Path(backup_dir),
-                       keep_backups, stamp)
+                       keep_backups, stamp, signed)
     except Refusal as refusal:
         return _refused(refusal.code, refusal.detail, **refusal.extra)
     except PackageError as error:
         return _refused(error.code, error.detail)
 
 
-def _update(path, sheet_name, columns, read_snapshot, backup_dir, keep_backups, stamp):
+def _update(path, sheet_name, columns, read_snapshot, backup_dir, keep_backups, stamp, signed):
     if not path.is_file():
         raise Refusal("missing", path=path)
-    _refuse_if_locked(path)
+    # Through a symbolic link, the shared file is the link's target: that is what is
+    # replaced (the link stays), never the link itself.
+    target = real_file(path)
+    _refuse_if_locked(path, target)
     # stat before reading: a save between the two then shows as a changed file below.
-    stat = os.stat(path)
-    data = path.read_bytes()
+    stat = os.stat(target)
+    data = target.read_bytes()
     if len(data) != read_snapshot.size or \
             hashlib.sha256(data).hexdigest() != read_snapshot.sha256:
         raise Refusal("changed")
     update = build_updated(data, sheet_name, columns)
     if update.data == data:
         return WriteResult("unchanged", "", "")
+    note = signature_note(Package(data), signed)   # nothing to write leaves a signature alone
     difference = staff_difference(data, update.data, sheet_name, update)
     if difference:
         raise Refusal("verify_failed", difference)
@@ -188,47 +201,47 @@ def _update(path, sheet_name, columns, read_snapshot, backup_dir, keep_backups, 
         backup = make_backup(data, path, backup_dir, stamp, keep_backups)
     except OSError as error:
         raise Refusal("backup_failed", str(error)) from None
-    temporary = path.with_name(f".{path.name}.pipeline-tmp")
+    temporary = target.with_name(f".{target.name}.pipeline-tmp")
     try:
-        _write_new(temporary, update.data, path)
-        _refuse_if_locked(path)
-        now = os.stat(path)
+        _write_new(temporary, update.data, stat)
+        _refuse_if_locked(path, target)
+        now = os.stat(target)
         if (now.st_size, now.st_mtime_ns) != (stat.st_size, stat.st_mtime_ns):
             raise Refusal("changed")
         try:
-            os.replace(temporary, path)
+            replace_synced(temporary, target)
         except OSError as error:
             raise Refusal("replace_failed", str(error)) from None
     finally:
         temporary.unlink(missing_ok=True)
-    if path.read_bytes() != update.data:
-        _restore(backup, path)
+    if target.read_bytes() != update.data:
+        _restore(backup, target, stat)
         raise Refusal("verify_failed", "read back", backup=backup)
-    return WriteResult("written", "", "", None, backup)
+    return WriteResult("written", note, "", None, backup)
 
 
-def _refuse_if_locked(path: Path) -> None:
-    lock = find_lock(path)
-    if lock is not None:
-        raise Refusal("locked", lock=lock[0].name, owner=lock[1])
+def _refuse_if_locked(path: Path, target: Path) -> None:
+    """A lock file next to the link or next to the file it points at both mean "open"."""
+    for place in dict.fromkeys((path, target)):
+        lock = find_lock(place)
+        if lock is not None:
+            raise Refusal("locked", lock=lock[0].name, owner=lock[1])
 
 
-def _write_new(temporary: Path, data: bytes, register: Path) -> None:
+def _write_new(temporary: Path, data: bytes, original: os.stat_result) -> None:
     try:
-        with open(temporary, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        shutil.copymode(register, temporary)
+        write_synced(temporary, data)
+        take_over_ownership(original, temporary)
     except OSError as error:
         raise Refusal("write_failed", str(error)) from None
 
 
-def _restore(backup: Path, path: Path) -> None:
+def _restore(backup: Path, target: Path, original: os.stat_result) -> None:
     """Put the backed-up original back, atomically, after a bad read-back."""
-    temporary = path.with_name(f".{path.name}.pipeline-restore")
+    temporary = target.with_name(f".{target.name}.pipeline-restore")
     shutil.copyfile(backup, temporary)
-    os.replace(temporary, path)
+    take_over_ownership(original, temporary)
+    replace_synced(temporary, target)
 
 
 def _refused(code: str, detail: str = "", *, lock: str | None = None,

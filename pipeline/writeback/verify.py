@@ -2,7 +2,8 @@
 
 Cells in the pipeline's own columns are set aside; everything else in a row (each
 cell's value, formula, type and style, and the row's own formatting) must serialise
-to the very same XML as before.  The write pass records a digest of each original
+to the very same XML as before, with formulas compared as Excel evaluates them (a
+shared formula's cell as its master's text shifted, writeback.formulas).  The write pass records a digest of each original
 row's staff part (StaffDigests), so the check streams only the new bytes, parsed
 afresh, and compares digests row by row; when one differs, both versions are streamed
 side by side to name the first differing cell.  Memory stays at one row either way.
@@ -13,6 +14,7 @@ import hashlib
 
 from lxml import etree
 
+from pipeline.writeback.formulas import SharedFormulas, resolve_shared, undo
 from pipeline.writeback.package import M, column_letters
 from pipeline.writeback.stream import column_of, iter_rows
 
@@ -26,9 +28,11 @@ class StaffDigests:
     def __init__(self, owned: set[int]):
         self.owned, self._first_owned = owned, min(owned, default=_NO_ROW)
         self.rows: list[tuple[int, bytes]] = []
+        self.formulas = SharedFormulas()
 
     def record(self, row: etree._Element, r: int) -> None:
         """Digest the row as read, leaving it as it was (it is written out afterwards)."""
+        shared = self.formulas.observe(row)     # masters in owned cells count too
         # The owned cells are set aside and put back.  They nearly always sit at the end
         # of the row, and moving that run as one slice keeps this cheap.
         suffix_from, middle = len(row), []
@@ -50,10 +54,12 @@ class StaffDigests:
         for position, _ in aside:               # descending, so positions stay valid
             del row[position]
         spans = row.attrib.pop("spans", None)
+        resolved = resolve_shared(row, self.formulas) if shared else []
         try:
             digest = _digest(etree.tostring(row, encoding="UTF-8", with_tail=False)
                              if _has_staff_part(row) else b"")
         finally:
+            undo(resolved)
             for position, cell in reversed(aside):
                 row.insert(position, cell)
             row.extend(suffix)
@@ -67,10 +73,10 @@ def first_changed_row(new: bytes, part: str, digests: StaffDigests) -> int | Non
     """The first row whose staff part in the new sheet part differs from the recorded
     original (a row gained, lost or changed), or None."""
     owned, first_owned = digests.owned, min(digests.owned, default=_NO_ROW)
-    expected = iter(digests.rows)
+    expected, formulas = iter(digests.rows), SharedFormulas()
     for row in iter_rows(new, part):
         r = int(row.get("r"))
-        digest = _digest(_staff_xml(row, owned, first_owned))
+        digest = _digest(_staff_xml(row, owned, first_owned, formulas))
         if digest is None:
             continue
         wanted = next(expected, None)
@@ -90,13 +96,14 @@ def first_staff_difference(old: bytes, new: bytes, part: str, owned: set[int]) -
     that differs between the two versions of the sheet part, or None."""
     first_owned = min(owned, default=_NO_ROW)
     old_rows, new_rows = iter_rows(old, part), iter_rows(new, part)
+    old_formulas, new_formulas = SharedFormulas(), SharedFormulas()
     before, after = next(old_rows, None), next(new_rows, None)
     while before is not None or after is not None:
         r_before = int(before.get("r")) if before is not None else _NO_ROW
         r_after = int(after.get("r")) if after is not None else _NO_ROW
         r = min(r_before, r_after)
-        was = _staff_xml(before, owned, first_owned) if r_before == r else b""
-        now = _staff_xml(after, owned, first_owned) if r_after == r else b""
+        was = _staff_xml(before, owned, first_owned, old_formulas) if r_before == r else b""
+        now = _staff_xml(after, owned, first_owned, new_formulas) if r_after == r else b""
         if was != now:
             return _where(before if r_before == r else None, after if r_after == r else None, r)
         if r_before == r:
@@ -106,8 +113,11 @@ def first_staff_difference(old: bytes, new: bytes, part: str, owned: set[int]) -
     return None
 
 
-def _staff_xml(row: etree._Element, owned: set[int], first_owned: int) -> bytes:
-    """The row without its owned cells (the pipeline's columns sit at the end, mostly)."""
+def _staff_xml(row: etree._Element, owned: set[int], first_owned: int,
+               formulas: SharedFormulas) -> bytes:
+    """The row without its owned cells (the pipeline's columns sit at the end, mostly),
+    shared formulas resolved as Excel evaluates them (writeback.formulas)."""
+    shared = formulas.observe(row)
     # Positions, not elements: lxml frees a removed cell at once only if no Python
     # object refers to it, and that is what keeps this fast.
     positions, keep_tail_from = [], len(row)
@@ -128,6 +138,8 @@ def _staff_xml(row: etree._Element, owned: set[int], first_owned: int) -> bytes:
         if position < keep_tail_from:
             del row[position]
     row.attrib.pop("spans", None)       # widened when cells are added: not staff formatting
+    if shared:
+        resolve_shared(row, formulas)
     if not _has_staff_part(row):
         return b""
     return etree.tostring(row, encoding="UTF-8", with_tail=False)
