@@ -16,7 +16,7 @@ from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
-from pipeline import messages
+from pipeline import messages, schema
 from pipeline.config import Config, ConfigError, load_config
 from pipeline.messages import text
 from pipeline.ops import runlock, runlog, summary
@@ -52,6 +52,8 @@ def main(argv: list[str] | None = None, environ: dict | None = None) -> int:
         return _fail(str(e), 2)
     except ValueError:
         return _fail(text("cli.bad_date"), 2)
+    if as_of and not schema.YEAR_MIN <= as_of.year <= schema.YEAR_MAX:
+        return _fail(text("cli.date_out_of_range", date=args.date, first=schema.YEAR_MIN, last=schema.YEAR_MAX), 2)
     if args.schedule and args.date:
         return _fail(text("cli.schedule_with_date"), 2)
     register = args.register or config.resolve(config.register.path)

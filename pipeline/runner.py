@@ -26,7 +26,7 @@ from pipeline.model import Problem, State
 from pipeline.ops import background, summary
 from pipeline.ops.progress import progress, stage
 from pipeline.ops.scheduler import RunOutcome
-from pipeline.read import RegisterError, read_workbook, validate
+from pipeline.read import RegisterError, read_workbook, used_sheets, validate
 from pipeline.report import write_report
 from pipeline.rules import run_stages
 from pipeline.schema import ROLE_MANAGER
@@ -96,8 +96,8 @@ def _compute(opts: RunOptions, facts: dict) -> tuple[State, list[Problem], write
             demo.write_demo_register(opts.register, opts.today)
         facts["demo_created"] = True
     snap = writeback.snapshot(opts.register) if opts.register.exists() else None
-    sheets = read_workbook(opts.register, each=lambda names: progress(names, total=len(names),
-                                                                      desc=text("run.step.read")))
+    sheets = read_workbook(opts.register, wanted=used_sheets(config),
+                           each=lambda names: progress(names, total=len(names), desc=text("run.step.read")))
     facts["step"] = "validate"
     with stage(text("run.step.validate")):
         register, problems = validate(sheets, config, opts.run_date)
