@@ -138,7 +138,7 @@ def _ole_kind(path: Path) -> str:
     try:
         with olefile.OleFileIO(str(path)) as ole:
             streams = {"/".join(entry) for entry in ole.listdir(streams=True, storages=False)}
-    except (OSError, ValueError, olefile.olefile.OleFileError if hasattr(olefile, "olefile") else OSError):
+    except (OSError, ValueError):   # olefile's "not an OLE2 file" is an OSError
         return "register.not_xlsx"
     if {"EncryptionInfo", "EncryptedPackage"} <= streams:
         return "register.encrypted"
