@@ -21,7 +21,7 @@ from pipeline.config import Config, ConfigError, load_config
 from pipeline.messages import text
 from pipeline.ops import runlock, runlog, summary
 from pipeline.ops.scheduler import RunOutcome, install_signal_handlers, run_forever
-from pipeline.runner import RunOptions, run_once
+from pipeline.runner import RunOptions, day_folder, run_once
 
 RUN_LOCK, SCHEDULE_LOCK = "run.lock", "schedule.lock"
 PROJECT_DIR = Path(__file__).resolve().parent.parent
@@ -61,7 +61,8 @@ def main(argv: list[str] | None = None, environ: dict | None = None) -> int:
 
     def options(day: date) -> RunOptions:
         return RunOptions(config=config, today=as_of or day, run_date=date.today(), register=register,
-                          output=output, dry_run=args.dry_run, resend=args.resend, environ=environ)
+                          output=output, dry_run=args.dry_run, resend=args.resend, environ=environ,
+                          register_from="cli" if args.register else "config")
 
     runlog.setup_logging(output / "logs", date.today(), config.schedule.keep_log_days)
     if args.schedule:
@@ -71,7 +72,7 @@ def main(argv: list[str] | None = None, environ: dict | None = None) -> int:
         return _fail(runlock.busy_message(output / RUN_LOCK), 3)
     with lock:
         outcome = run_once(options(date.today()))
-    lines = _summary_lines(output, outcome.day, logging.DEBUG)   # the day's log keeps them too
+    lines = _summary_lines(output, outcome.day, logging.DEBUG, args.dry_run)   # the day's log keeps them too
     _print(lines, sys.stdout if outcome.ok else sys.stderr)
     return 0 if outcome.ok else 1
 
@@ -83,8 +84,8 @@ def _print(lines: list[str], stream) -> None:
         sys.stdout = open(os.devnull, "w")
 
 
-def _summary_lines(output: Path, day: date, level: int) -> list[str]:
-    lines = summary.terminal_lines(_read_json(output / day.isoformat() / "summary.json"))
+def _summary_lines(output: Path, day: date, level: int, dry_run: bool = False) -> list[str]:
+    lines = summary.terminal_lines(_read_json(day_folder(output, day, dry_run) / "summary.json"))
     for line in lines:
         log.log(level, line)
     return lines
@@ -104,7 +105,7 @@ def _schedule(config: Config, output: Path, options) -> int:
             return RunOutcome(day=day, ok=False, reason=runlock.busy_message(output / RUN_LOCK))
         with lock:
             outcome = run_once(options(day))
-        _summary_lines(output, outcome.day, logging.INFO)
+        _summary_lines(output, outcome.day, logging.INFO, options(day).dry_run)
         if outcome.retry_writeback is None:
             return outcome
         return replace(outcome, retry_writeback=_under_lock(output, outcome.retry_writeback, False),

@@ -16,7 +16,7 @@ from datetime import date
 from pathlib import Path
 
 from pipeline import demo
-from pipeline.config import Config
+from pipeline.config import Config, RegisterConfig
 from pipeline.dates import WorkCalendar
 from pipeline.mail import compose as emails
 from pipeline.mail import find_password
@@ -45,12 +45,18 @@ class RunOptions:
     dry_run: bool = False
     resend: bool = False
     environ: dict = field(default_factory=dict)   # for the mail password; never read inside stages
+    register_from: str = "config"                 # "cli" (--register) or "config" (config.toml / its default)
+
+
+def day_folder(output: Path, day: date, dry_run: bool) -> Path:
+    """output/<date>/, or output/<date>/dry-run/ so a dry run never overwrites the real run's files."""
+    return output / day.isoformat() / "dry-run" if dry_run else output / day.isoformat()
 
 
 def run_once(opts: RunOptions) -> RunOutcome:
     """Run the whole pipeline once; problems in the data are reported, not fatal."""
     facts = summary.start(opts)
-    day_dir = opts.output / opts.today.isoformat()
+    day_dir = day_folder(opts.output, opts.today, opts.dry_run)
     report = None
     try:
         state, problems, snap = _compute(opts, facts)
@@ -90,7 +96,9 @@ def _write_report(path: Path, state: State, problems: list[Problem]) -> None:
 def _compute(opts: RunOptions, facts: dict) -> tuple[State, list[Problem], writeback.FileSnapshot]:
     facts["step"] = "read"
     config = opts.config
-    if not opts.register.exists() and config.register.create_demo_if_missing:
+    if not opts.register.exists():
+        if not _may_create_demo(opts):
+            raise RegisterError(text(f"register.missing_from_{opts.register_from}", path=opts.register))
         opts.register.parent.mkdir(parents=True, exist_ok=True)
         with stage(text("run.step.demo")):
             demo.write_demo_register(opts.register, opts.today)
@@ -108,6 +116,14 @@ def _compute(opts: RunOptions, facts: dict) -> tuple[State, list[Problem], write
     return state, problems + rule_problems, snap
 
 
+def _may_create_demo(opts: RunOptions) -> bool:
+    """The demo shop is made only for a fresh clone: at the default path, never at a path
+    someone typed (a typo there must not become a made-up shop that mails made-up reps)."""
+    default = opts.config.resolve(RegisterConfig().path)
+    return (opts.register_from == "config" and opts.config.register.create_demo_if_missing
+            and opts.register.resolve() == default.resolve())
+
+
 def _write_back(opts: RunOptions, state: State, snap, facts: dict):
     """Update the register; when a lock file refused it, also (retry, give_up) for the scheduler."""
     facts["step"] = "writeback"
@@ -117,7 +133,7 @@ def _write_back(opts: RunOptions, state: State, snap, facts: dict):
     columns = writeback.computed_columns(state)
     backup_dir = opts.output / "backups"
 
-    summary_path = opts.output / opts.today.isoformat() / "summary.json"
+    summary_path = day_folder(opts.output, opts.today, opts.dry_run) / "summary.json"
 
     def attempt() -> writeback.WriteResult:
         try:
@@ -177,7 +193,7 @@ def _mail_args(opts: RunOptions) -> tuple[dict, str]:
     """How today's emails go: sent, or into the outbox (with the one-line reason why)."""
     config = opts.config
     working = WorkCalendar(country=config.locale.country, weekend=config.locale.weekend).is_working_day(opts.today)
-    outbox = opts.output / opts.today.isoformat() / "outbox"
+    outbox = day_folder(opts.output, opts.today, opts.dry_run) / "outbox"
     # The keyring is only asked when the mail would really go (it may show an unlock dialog).
     may_send = config.mail.host and not opts.dry_run and (working or config.mail.send_on_days_off)
     password = find_password(config.mail, opts.environ) if may_send else None

@@ -96,7 +96,7 @@ def test_on_the_demo_shop_each_reps_email_names_only_their_own_customers(tmp_pat
     customers = with_assignment(state)
     names = customers["name"]
     unique = customers[(names.map(names.value_counts()) == 1) & (names.str.len() >= 3)]
-    outbox = tmp_path / "out" / DAY.isoformat() / "outbox"
+    outbox = tmp_path / "out" / DAY.isoformat() / "dry-run" / "outbox"
     reps = [d.rep for d in state.days if d.role == "业务员"]
     assert len(reps) == 4
     for rep in reps:
