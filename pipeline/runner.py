@@ -27,6 +27,7 @@ from pipeline.ops import background, summary
 from pipeline.ops.progress import progress, stage
 from pipeline.ops.scheduler import RunOutcome
 from pipeline.read import RegisterError, read_workbook, used_sheets, validate
+from pipeline.report import place as report_file
 from pipeline.report import write_report
 from pipeline.rules import run_stages
 from pipeline.schema import ROLE_MANAGER
@@ -57,15 +58,19 @@ def run_once(opts: RunOptions) -> RunOutcome:
     """Run the whole pipeline once; problems in the data are reported, not fatal."""
     facts = summary.start(opts)
     day_dir = day_folder(opts.output, opts.today, opts.dry_run)
-    report = None
+    report = written = None
     try:
         state, problems, snap = _compute(opts, facts)
-        report = background.start(_write_report, day_dir / "report.xlsx", state, problems, name="report")
+        written = report_file.temporary_name(day_dir / "report.xlsx")
+        report = background.start(_write_report, written, state, problems, name="report")
         retry, give_up = _write_back(opts, state, snap, facts)
         _send_emails(opts, state, problems, facts)
         facts["step"] = "report"   # written beside the steps above; its failure is known here
         report.wait()
-        facts["report"] = str(day_dir / "report.xlsx")
+        placed, note = report_file.place(written, day_dir / "report.xlsx")
+        facts["report"] = str(placed)
+        if note:
+            facts["report_note"] = note
         summary.finish(facts, state, problems)
         return RunOutcome(day=opts.today, ok=True, retry_writeback=retry, give_up_writeback=give_up)
     except RegisterError as e:
@@ -78,6 +83,8 @@ def run_once(opts: RunOptions) -> RunOutcome:
     finally:
         if report is not None:   # when a step failed meanwhile, let the report finish (no-op otherwise)
             _quietly(report.wait)
+            if written.exists():   # ...and give it its name: it is still today's report
+                _quietly(lambda: report_file.place(written, day_dir / "report.xlsx"))
         summary.write(day_dir / "summary.json", facts)
 
 
