@@ -11,6 +11,7 @@ import json
 import logging
 import os
 import sys
+import tempfile
 import threading
 from dataclasses import replace
 from datetime import date
@@ -58,6 +59,9 @@ def main(argv: list[str] | None = None, environ: dict | None = None) -> int:
         return _fail(text("cli.schedule_with_date"), 2)
     register = args.register or config.resolve(config.register.path)
     output = args.output or config.resolve(config.output.dir)
+    unusable = _unusable_output(output)
+    if unusable:
+        return _fail(unusable, 2)
 
     def options(day: date) -> RunOptions:
         return RunOptions(config=config, today=as_of or day, run_date=date.today(), register=register,
@@ -147,6 +151,20 @@ def _read_json(path: Path) -> dict:
         return json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return {"status": "failed", "error": str(path)}
+
+
+def _unusable_output(output: Path) -> str:
+    """Why the output folder cannot take today's files (a file of that name, no write
+    permission), or "" when it can; checked before anything is written there."""
+    try:
+        output.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=output):
+            pass
+    except (FileExistsError, NotADirectoryError):
+        return text("config.output_not_folder", path=output)
+    except OSError as e:
+        return text("config.output_not_writable", path=output, error=e.strerror or e)
+    return ""
 
 
 def _fail(line: str, status: int) -> int:
