@@ -80,7 +80,7 @@ def _read_sheets(path: Path, book: zipfile.ZipFile, found: package.BookIndex, na
         whole = None
         for name in each(names):
             if extents[name].result().fits():
-                whole = whole or _open(path, _source(path, book, found, parts))
+                whole = whole or _open_whole(path, book, found, parts)
                 sheets[name] = Sheet(_rows(path, whole, name))
             else:   # mostly empty space: only the rows and columns that hold values
                 xml, numbers = extent.compact(book, parts[name])
@@ -104,19 +104,16 @@ def _rows(path: Path, workbook: calamine.CalamineWorkbook, name: str) -> list[li
         raise RegisterError(text("register.corrupt", path=path, error=str(e).splitlines()[0][:200])) from None
 
 
-def _source(path: Path, book: zipfile.ZipFile, found: package.BookIndex, parts: dict[str, str]) -> str | io.BytesIO:
-    """The file itself when calamine can open it as it is; else a package made for it."""
-    if _plain(book, found):
-        return str(path)
-    return io.BytesIO(package.calamine_view(book, found, parts, {}))
-
-
-def _plain(book: zipfile.ZipFile, found: package.BookIndex) -> bool:
-    """calamine opens only a workbook at xl/workbook.xml whose every sheet is a worksheet."""
-    if not all(found.sheets.values()):
-        return False
+def _open_whole(path: Path, book: zipfile.ZipFile, found: package.BookIndex, parts: dict[str, str]):
+    """calamine over the file itself when it can open it; else over a package holding only
+    the used sheets (a macro sheet, a ``<sheet r:id="">``, a main part elsewhere…)."""
     main = next((t for _, kind, t in package.relationships(book, "") if kind == "officeDocument"), "")
-    return main == "xl/workbook.xml"
+    if main == "xl/workbook.xml":
+        try:
+            return calamine.CalamineWorkbook.from_path(str(path))
+        except CALAMINE_ERRORS:
+            pass   # a part the run does not use may be what calamine cannot read
+    return _open(path, io.BytesIO(package.calamine_view(book, found, parts, {})))
 
 
 def _check_file(path: Path) -> None:
