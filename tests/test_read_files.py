@@ -254,7 +254,12 @@ def moved_main_part(parts):
     return moved
 
 
-@pytest.mark.parametrize("edit", [strict, macro_sheet, empty_rid, moved_main_part])
+def backslash_names(parts):
+    """Some Windows tools store ``xl\\workbook.xml`` (seen in calamine's test files)."""
+    return {name.replace("/", "\\"): data for name, data in parts.items()}
+
+
+@pytest.mark.parametrize("edit", [strict, macro_sheet, empty_rid, moved_main_part, backslash_names])
 def test_real_world_packages_are_read(tmp_path, edit):
     path = edit_parts(minimal_register(tmp_path / "r.xlsx", [customer("C1", "甲", 建档日期=dt.date(2026, 1, 5))],
                                        orders=[[dt.date(2026, 11, 1), "C1", "S1", 100, None, None]]), edit)

@@ -35,7 +35,7 @@ class PackageProblem(Exception):
 class BookIndex:
     """What the reader needs to know about one workbook package."""
 
-    sheets: dict[str, str | None]      # sheet name -> its worksheet part (None: not a readable worksheet)
+    sheets: dict[str, str | None]      # sheet name -> its worksheet's zip member (None: not a worksheet)
     date1904: bool                     # serial numbers count from 1904-01-01 (old Mac Excel)
     shared_strings: str | None
     styles: str | None
@@ -51,14 +51,18 @@ def parse(data: bytes, part: str) -> etree._Element:
     return root
 
 
+def members(book: zipfile.ZipFile) -> dict[str, str]:
+    """Part name -> the zip member holding it (some Windows tools write ``xl\\workbook.xml``)."""
+    return {name.replace("\\", "/"): name for name in book.namelist()}
+
+
 def relationships(book: zipfile.ZipFile, part: str) -> list[tuple[str, str, str]]:
     """(id, type's last word, resolved target part) of ``part``'s rels ('' = the package)."""
     folder, name = posixpath.split(part)
-    rels = posixpath.join(folder, "_rels", name + ".rels")
-    try:
-        data = book.read(rels)
-    except KeyError:
+    rels = members(book).get(posixpath.join(folder, "_rels", name + ".rels"))
+    if rels is None:
         return []
+    data = book.read(rels)
     found = []
     for rel in parse(data, rels).iter(PKG_REL):
         if rel.get("TargetMode") == "External":
@@ -71,16 +75,16 @@ def relationships(book: zipfile.ZipFile, part: str) -> list[tuple[str, str, str]
 
 def index(book: zipfile.ZipFile) -> BookIndex:
     """The workbook's sheets and settings, following the package relationships."""
-    names = set(book.namelist())
+    names = members(book)
     main = next((t for _, kind, t in relationships(book, "") if kind == "officeDocument" and t in names), None)
     if main is None:
         raise PackageProblem("no workbook part")
-    root = parse(book.read(main), main)
+    root = parse(book.read(names[main]), main)
     ns = next((n for n in MAIN_NS if root.tag == f"{{{n}}}workbook"), None)
     if ns is None:
         raise PackageProblem(f"{main}: not a workbook")
     rels = relationships(book, main)
-    worksheets = {rid: target for rid, kind, target in rels if kind == "worksheet" and target in names}
+    worksheets = {rid: names[target] for rid, kind, target in rels if kind == "worksheet" and target in names}
     sheets: dict[str, str | None] = {}
     for sheet in root.iter(f"{{{ns}}}sheet"):
         rid = next((sheet.get(f"{{{r}}}id") for r in DOC_REL_NS if sheet.get(f"{{{r}}}id") is not None), "")
@@ -89,7 +93,7 @@ def index(book: zipfile.ZipFile) -> BookIndex:
     date1904 = props is not None and props.get("date1904", "0").lower() in ("1", "true")
 
     def first(kind: str) -> str | None:
-        return next((t for _, k, t in rels if k == kind and t in names), None)
+        return next((names[t] for _, k, t in rels if k == kind and t in names), None)
     return BookIndex(sheets, date1904, first("sharedStrings"), first("styles"))
 
 
