@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pytest
 import xlsxwriter
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from pipeline.config import Config
 from pipeline.read import RegisterError, read_workbook, used_sheets, validate
@@ -96,6 +98,31 @@ def test_dates_inside_the_range_still_read():
     values, bad = read_dates(pd.Series([dt.date(1900, 1, 1), "2100-12-31", 21001231, "2101-01-01", dt.date(1899, 12, 31)]))
     assert list(bad) == ["", "", "", "bad_year", "bad_year"]
     assert values[1] == pd.Timestamp("2100-12-31")
+
+
+DATE_CELLS = st.one_of(
+    st.dates(dt.date(1, 1, 1), dt.date(9999, 12, 31)),
+    st.datetimes(dt.datetime(1, 1, 1), dt.datetime(9999, 12, 31)),
+    st.integers(1, 9999).map(lambda year: f"{year:04d}-03-05"),
+    st.integers(1, 9999).map(lambda year: f"{year}年3月5日"),
+    st.integers(-10**9, 10**9), st.floats(allow_nan=False, allow_infinity=False), st.text(max_size=12), st.just(""))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(DATE_CELLS, max_size=12), st.booleans())
+def test_any_date_cell_is_read_or_reported_never_raised(cells, date1904):
+    """Whatever a date cell holds, the reader returns a date in range or a problem kind."""
+    import pandas as pd
+
+    from pipeline.read.cells import read_dates
+    values, bad = read_dates(pd.Series(cells, dtype=object), date1904)
+    for cell, value, kind in zip(cells, values, bad):
+        assert pd.isna(value) or 1900 <= value.year <= 2100
+        if isinstance(cell, dt.date):   # a real date: read as it is, or its year is the problem
+            assert kind == ("" if 1900 <= cell.year <= 2100 else "bad_year")
+            assert kind or value == pd.Timestamp(cell.year, cell.month, cell.day)
+        if kind == "":
+            assert (cell == "") == pd.isna(value)
 
 
 @pytest.mark.parametrize("argument", ["9999-01-01", "3026-11-23", "0999-01-01"])
@@ -187,6 +214,44 @@ def test_the_far_corner_guard_keeps_values_and_types(tmp_path):
     assert register.customers.loc[0, "created"] == plain.customers.loc[0, "created"] == dt.datetime(2026, 10, 1)
     assert register.customers.loc[0, "phone"] == "13800138000"
     assert register.orders.loc[0, "amount"] == plain.orders.loc[0, "amount"] == 1234.5
+
+
+def sheet_with_cells(path: Path, cells: dict[tuple[int, int], str]) -> Path:
+    """A one-sheet workbook 客户 whose sheet XML holds exactly ``cells`` ((row, column) -> text)."""
+    from pipeline.read.extent import _letters
+    minimal_register(path, [])
+    rows: dict[int, list] = {}
+    for (row, column), value in sorted(cells.items()):
+        rows.setdefault(row, []).append(f'<c r="{_letters(column)}{row}" t="inlineStr"><is><t>{value}</t></is></c>')
+    xml = "".join(f'<row r="{row}">{"".join(found)}</row>' for row, found in sorted(rows.items()))
+
+    def edit(parts):
+        old = parts["xl/worksheets/sheet1.xml"].decode("utf-8")
+        parts["xl/worksheets/sheet1.xml"] = re.sub(r"<sheetData>.*</sheetData>|<sheetData/>",
+                                                   f"<sheetData>{xml}</sheetData>", old, flags=re.S).encode("utf-8")
+        return parts
+    return edit_parts(path, edit)
+
+
+PLACES = st.tuples(st.one_of(st.integers(2, 40), st.integers(2, 1_048_576)),
+                   st.one_of(st.integers(1, 6), st.integers(1, 16_384)))
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.integers(1, 6), st.dictionaries(PLACES, st.sampled_from(["x", "C9", "甲"]), max_size=12))
+def test_every_value_inside_the_table_is_read_at_its_row_wherever_the_sheet_reaches(tmp_path_factory, width, data):
+    """Compacted or not, each cell under the header is read at its Excel row; nothing else is made up."""
+    cells = {(1, c): f"H{c}" for c in range(1, width + 1)} | data
+    path = sheet_with_cells(tmp_path_factory.mktemp("far") / "r.xlsx", cells)
+    sheet = read_workbook(path).sheets["客户"]
+    seen = {}
+    for number, row in zip(sheet.row_numbers(), sheet.rows):
+        for column in range(1, width + 1):
+            value = row[column - 1] if column <= len(row) else ""
+            if value != "":
+                seen[(number, column)] = value
+    assert seen == {place: value for place, value in cells.items() if place[1] <= width}
+    assert len(sheet.rows) <= len({row for row, _ in cells}) + 1 or sheet.numbers is None
 
 
 # --- 3. real-world packages ----------------------------------------------------------------
