@@ -216,14 +216,18 @@ def test_the_far_corner_guard_keeps_values_and_types(tmp_path):
     assert register.orders.loc[0, "amount"] == plain.orders.loc[0, "amount"] == 1234.5
 
 
-def sheet_with_cells(path: Path, cells: dict[tuple[int, int], str]) -> Path:
-    """A one-sheet workbook 客户 whose sheet XML holds exactly ``cells`` ((row, column) -> text)."""
-    from pipeline.read.extent import _letters
+def sheet_with_cells(path: Path, cells: dict[tuple[int, int], str], prefix: str = "") -> Path:
+    """A workbook whose 客户 sheet holds exactly ``cells`` ((row, column) -> text); with ``prefix``
+    its rows and cells are written with a namespace prefix (``<x:row>``), as some tools do."""
+    from pipeline.read.extent import column_letters
     minimal_register(path, [])
     rows: dict[int, list] = {}
+    p = f"{prefix}:" if prefix else ""
+    declare = f' xmlns:{prefix}="http://schemas.openxmlformats.org/spreadsheetml/2006/main"' if prefix else ""
     for (row, column), value in sorted(cells.items()):
-        rows.setdefault(row, []).append(f'<c r="{_letters(column)}{row}" t="inlineStr"><is><t>{value}</t></is></c>')
-    xml = "".join(f'<row r="{row}">{"".join(found)}</row>' for row, found in sorted(rows.items()))
+        rows.setdefault(row, []).append(f'<{p}c r="{column_letters(column)}{row}" t="inlineStr"><{p}is><{p}t>{value}'
+                                        f'</{p}t></{p}is></{p}c>')
+    xml = "".join(f'<{p}row{declare} r="{row}">{"".join(found)}</{p}row>' for row, found in sorted(rows.items()))
 
     def edit(parts):
         old = parts["xl/worksheets/sheet1.xml"].decode("utf-8")
@@ -251,7 +255,17 @@ def test_every_value_inside_the_table_is_read_at_its_row_wherever_the_sheet_reac
             if value != "":
                 seen[(number, column)] = value
     assert seen == {place: value for place, value in cells.items() if place[1] <= width}
-    assert len(sheet.rows) <= len({row for row, _ in cells}) + 1 or sheet.numbers is None
+    from pipeline.read.compact import GAP
+    # Bounded by the rows that hold cells (each at most GAP blank rows after the one before), not by the reach.
+    assert len(sheet.rows) <= len({row for row, _ in cells}) * (GAP + 1) + 1
+
+
+def test_a_sheet_written_with_prefixes_is_compacted_by_parsing(tmp_path):
+    cells = {(1, 1): "客户编号", (1, 2): "客户名称", (2, 1): "C1", (2, 2): "甲", (1_048_576, 1): "C9",
+             (3, 16_384): "far"}
+    sheet = read_workbook(sheet_with_cells(tmp_path / "r.xlsx", cells, prefix="x")).sheets["客户"]
+    assert list(zip(sheet.row_numbers(), sheet.rows)) == [(1, ["客户编号", "客户名称"]), (2, ["C1", "甲"]),
+                                                          (1_048_576, ["C9", ""])]
 
 
 # --- 3. real-world packages ----------------------------------------------------------------

@@ -23,7 +23,7 @@ import olefile
 import python_calamine as calamine
 
 from pipeline.messages import text
-from pipeline.read import extent, package
+from pipeline.read import compact, extent, package
 
 OLE_MAGIC = b"\xd0\xcf\x11\xe0"   # encrypted .xlsx and old .xls are both OLE compound files
 ZIP_MAGIC = b"PK\x03\x04"
@@ -83,7 +83,7 @@ def _read_sheets(path: Path, book: zipfile.ZipFile, found: package.BookIndex, na
                 whole = whole or _open_whole(path, book, found, parts)
                 sheets[name] = Sheet(_rows(path, whole, name))
             else:   # mostly empty space: only the rows and columns that hold values
-                xml, numbers = extent.compact(book, parts[name])
+                xml, numbers = compact.compact(book, parts[name])
                 view = package.calamine_view(book, found, {name: parts[name]}, {name: xml})
                 rows = _rows(path, _open(path, io.BytesIO(view)), name)
                 sheets[name] = Sheet(rows, numbers[:len(rows)])
