@@ -15,13 +15,19 @@ import zipfile
 
 from lxml import etree
 
-from pipeline.read.extent import MAX_COLUMNS, REF, WIDE_REF, column_letters, column_number
+from pipeline.read.extent import (
+    MAX_COLUMNS,
+    REF,
+    WIDE_REF,
+    column_letters,
+    column_number,
+)
 
 GAP = 1000                     # more blank rows than this in a row: the rows after it move up
 ROW = re.compile(rb'<row\b[^>]*?\br="(\d+)"')
 PREFIXED = re.compile(rb"<[A-Za-z_][\w.-]*:(?:row|c)\b")
 NUMBERED = re.compile(rb'(<row\b[^>]*?\br=")(\d+)(")|(<c\b[^>]*?\br="[A-Z]{1,3})(\d+)(")')
-CELL_IN_ROW1 = re.compile(rb'<c\b[^>]*?\br="([A-Z]{1,3})1"[^>]*?(?:/>|>(.*?)</c>)', re.S)
+CELL_IN_ROW1 = re.compile(rb'<c\b[^>]*?\br="([A-Z]{1,3})1"[^>]*?(?:/>|>(.*?)</c>)', re.DOTALL)
 
 
 def compact(book: zipfile.ZipFile, part: str) -> tuple[bytes, list[int]]:
@@ -50,7 +56,7 @@ def _by_bytes(data: bytes) -> tuple[bytes, list[int]] | None:
         segment = data[rows[first][0]:rows[after][0] if after < len(rows) else end]
         old_first, old_last = rows[first][1], rows[after - 1][1]
         shift = old_first - new
-        pieces.append(segment if shift == 0 else NUMBERED.sub(lambda m: _shifted(m, shift), segment))
+        pieces.append(segment if shift == 0 else NUMBERED.sub(lambda m, by=shift: _shifted(m, by), segment))
         mapped += range(old_first, old_last + 1)
         new += old_last - old_first + 1
     pieces.append(data[end:])

@@ -13,8 +13,6 @@ import re
 import zipfile
 from dataclasses import dataclass
 
-
-
 CHUNK = 1 << 22
 MAX_COLUMNS = 1024            # a register has a few dozen; cells beyond this column are ignored
 SLACK_ROWS, SLACK_CELLS = 1000, 1_000_000

@@ -126,7 +126,7 @@ def calamine_view(book: zipfile.ZipFile, found: BookIndex, parts: dict[str, str]
         view.writestr("xl/workbook.xml", (
             f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?><workbook xmlns="{MAIN_NS[0]}" '
             f'xmlns:r="{DOC_REL_NS[0]}"><workbookPr date1904="{int(found.date1904)}"/>'
-            f'<sheets>{"".join(sheets)}</sheets></workbook>').encode("utf-8"))
+            f'<sheets>{"".join(sheets)}</sheets></workbook>').encode())
         for i, (name, part) in enumerate(parts.items(), start=1):
             if name in replaced:
                 view.writestr(f"xl/worksheets/sheet{i}.xml", replaced[name])
@@ -138,7 +138,7 @@ def calamine_view(book: zipfile.ZipFile, found: BookIndex, parts: dict[str, str]
 def _rels(items: list[str]) -> bytes:
     return ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?><Relationships xmlns='
             f'"http://schemas.openxmlformats.org/package/2006/relationships">{"".join(items)}'
-            '</Relationships>').encode("utf-8")
+            '</Relationships>').encode()
 
 
 def _copy(book: zipfile.ZipFile, part: str, view: zipfile.ZipFile, name: str) -> None:
