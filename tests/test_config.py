@@ -116,3 +116,24 @@ def test_an_output_folder_that_is_a_file_is_one_line(tmp_path, capsys, make, fra
 def test_missing_config_file(tmp_path):
     with pytest.raises(ConfigError, match="找不到配置文件"):
         load_config(tmp_path / "nope.toml")
+
+
+def _writable(folder: Path) -> bool:
+    import tempfile
+    try:
+        with tempfile.TemporaryFile(dir=folder):
+            return True
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(not Path("/sys/kernel").is_dir() or _writable(Path("/sys/kernel")),
+                    reason="needs a folder even root cannot write in (Linux sysfs)")
+def test_an_output_folder_that_cannot_be_written_is_one_line(tmp_path, capsys):
+    """A real unwritable folder (chmod does not stop root, sysfs does)."""
+    from pipeline.cli import main
+    (tmp_path / "config.toml").write_text("[register]\ncreate_demo_if_missing = false\n", encoding="utf-8")
+    assert main(["--config", str(tmp_path / "config.toml"), "--output", "/sys/kernel", "--date", "2026-11-23"],
+                environ={}) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "[output] dir" in err[0] and "无法写入" in err[0]
