@@ -59,7 +59,7 @@ def measure_stages(register: Path, work: Path) -> dict:
     from pipeline import runner
     from pipeline.config import load_config
     from pipeline.model import State
-    from pipeline.read.validate import validate
+    from pipeline.read.validate import used_sheets, validate
     from pipeline.read.workbook import read_workbook
     from pipeline.report.workbook import write_report
     from pipeline.rules.stages import STAGES
@@ -80,7 +80,7 @@ def measure_stages(register: Path, work: Path) -> dict:
         return result
 
     facts: dict = {}
-    snap, sheets = step("read", lambda: (writeback.snapshot(copy), read_workbook(copy)))
+    snap, sheets = step("read", lambda: (writeback.snapshot(copy), read_workbook(copy, wanted=used_sheets(opts.config))))
     register_, problems = step("validate", lambda: validate(sheets, opts.config, opts.run_date))
     del sheets
     state = State.start(register_, opts.today, opts.run_date)

@@ -105,7 +105,7 @@ def run_pipeline(register: Path, work: Path, as_of: date = AS_OF) -> Path:
                        "--date", as_of.isoformat(), "--dry-run"], environ={})
     if status != 0:
         raise RuntimeError(f"run.py exited with {status}")
-    return output / as_of.isoformat()
+    return output / as_of.isoformat() / "dry-run"   # a dry run writes beside the real run's files
 
 
 def read_flags(report: Path) -> pd.DataFrame:

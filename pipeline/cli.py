@@ -12,18 +12,19 @@ import logging
 import os
 import re
 import sys
+import tempfile
 import threading
 import unicodedata
 from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
-from pipeline import messages
+from pipeline import messages, schema
 from pipeline.config import Config, ConfigError, load_config
 from pipeline.messages import text
 from pipeline.ops import runlock, runlog, sidecar, summary
 from pipeline.ops.scheduler import RunOutcome, install_signal_handlers, run_forever
-from pipeline.runner import RunOptions, run_once
+from pipeline.runner import RunOptions, day_folder, run_once
 
 RUN_LOCK, SCHEDULE_LOCK = "run.lock", "schedule.lock"
 PROJECT_DIR = Path(__file__).resolve().parent.parent
@@ -124,14 +125,20 @@ def main(argv: list[str] | None = None, environ: dict | None = None) -> int:
         return _fail(str(e), 2)
     except ValueError:
         return _fail(text("cli.bad_date"), 2)
+    if as_of and not schema.YEAR_MIN <= as_of.year <= schema.YEAR_MAX:
+        return _fail(text("cli.date_out_of_range", date=args.date, first=schema.YEAR_MIN, last=schema.YEAR_MAX), 2)
     if args.schedule and args.date:
         return _fail(text("cli.schedule_with_date"), 2)
     register = args.register or config.resolve(config.register.path)
     output = args.output or config.resolve(config.output.dir)
+    unusable = _unusable_output(output)
+    if unusable:
+        return _fail(unusable, 2)
 
     def options(day: date) -> RunOptions:
         return RunOptions(config=config, today=as_of or day, run_date=date.today(), register=register,
-                          output=output, dry_run=args.dry_run, resend=args.resend, environ=environ)
+                          output=output, dry_run=args.dry_run, resend=args.resend, environ=environ,
+                          register_from="cli" if args.register else "config")
 
     runlog.setup_logging(output / "logs", date.today(), config.schedule.keep_log_days)
     if args.schedule:
@@ -142,7 +149,7 @@ def main(argv: list[str] | None = None, environ: dict | None = None) -> int:
         return _fail(runlock.busy_message(busy), 3)
     with lock:
         outcome = run_once(options(date.today()))
-    lines = _summary_lines(output, outcome.day, logging.DEBUG, outcome.reason)   # the day's log keeps them too
+    lines = _summary_lines(output, outcome.day, logging.DEBUG, args.dry_run, outcome.reason)   # the day's log keeps them too
     _print(lines, sys.stdout if outcome.ok else sys.stderr)
     return 0 if outcome.ok else 1
 
@@ -154,8 +161,8 @@ def _print(lines: list[str], stream) -> None:
         sys.stdout = open(os.devnull, "w")
 
 
-def _summary_lines(output: Path, day: date, level: int, reason: str = "") -> list[str]:
-    lines = summary.terminal_lines(_read_json(output / day.isoformat() / "summary.json", reason))
+def _summary_lines(output: Path, day: date, level: int, dry_run: bool = False, reason: str = "") -> list[str]:
+    lines = summary.terminal_lines(_read_json(day_folder(output, day, dry_run) / "summary.json", reason))
     for line in lines:
         log.log(level, line)
     return lines
@@ -175,7 +182,7 @@ def _schedule(config: Config, output: Path, options, register: Path) -> int:
             return RunOutcome(day=day, ok=False, reason=runlock.busy_message(output / RUN_LOCK))
         with lock:
             outcome = run_once(options(day))
-        _summary_lines(output, outcome.day, logging.INFO)
+        _summary_lines(output, outcome.day, logging.INFO, options(day).dry_run)
         if outcome.retry_writeback is None:
             return outcome
         return replace(outcome, retry_writeback=_under_lock(output, register, outcome.retry_writeback, False),
@@ -221,6 +228,20 @@ def _read_json(path: Path, reason: str = "") -> dict:
         return json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):   # e.g. a full disk: the run's own reason says so
         return {"status": "failed", "failed_step": "summary" if reason else None, "error": reason or str(path)}
+
+
+def _unusable_output(output: Path) -> str:
+    """Why the output folder cannot take today's files (a file of that name, no write
+    permission), or "" when it can; checked before anything is written there."""
+    try:
+        output.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=output):
+            pass
+    except (FileExistsError, NotADirectoryError):
+        return text("config.output_not_folder", path=output)
+    except OSError as e:
+        return text("config.output_not_writable", path=output, error=e.strerror or e)
+    return ""
 
 
 def _fail(line: str, status: int) -> int:

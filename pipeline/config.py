@@ -7,10 +7,13 @@ Relative paths are resolved against the config file's folder.
 """
 from __future__ import annotations
 
+import difflib
 import tomllib
 import typing
 from dataclasses import dataclass, field, fields, is_dataclass, replace
 from pathlib import Path
+
+from pipeline import messages, schema
 
 
 class ConfigError(Exception):
@@ -160,46 +163,57 @@ class Config:
 # Keys whose value may be a password pasted in by mistake: never echoed in an error.
 SECRET_KEYS = {"mail.password_env"}
 
-# Impossible values, per key: (check, what it must be).
-_POSITIVE = (lambda v: v >= 1, "must be ≥ 1")
-_NON_NEGATIVE = (lambda v: v >= 0, "must be ≥ 0")
-_SHARE = (lambda v: 0 < v <= 1, "must be between 0 and 1")
+# Impossible values, per key: (check, what it must be: a key of the "config.must.*" texts).
+_POSITIVE = (lambda v: v >= 1, "positive")
+_NON_NEGATIVE = (lambda v: v >= 0, "non_negative")
+_ABOVE_ZERO = (lambda v: v > 0, "above_zero")
+_SHARE = (lambda v: 0 < v <= 1, "share")
 _HHMM = (lambda v: len(v) == 5 and v[2] == ":" and v[:2].isdigit() and v[3:].isdigit()
-         and int(v[:2]) < 24 and int(v[3:]) < 60, "must be a time like \"06:30\"")
+         and int(v[:2]) < 24 and int(v[3:]) < 60, "hhmm")
 CHECKS = {
-    "register.signed": (lambda v: v in ("refuse", "write"), 'must be "refuse" or "write"'),
+    "register.signed": (lambda v: v in ("refuse", "write"), "signed"),
     "output.keep_backups": _NON_NEGATIVE,
-    "locale.language": (lambda v: v in ("zh", "en"), 'must be "zh" or "en"'),
-    "locale.weekend": (lambda v: all(1 <= d <= 7 for d in v), "must list ISO weekdays 1–7"),
+    "locale.language": (lambda v: v in ("zh", "en"), "language"),
+    "locale.country": (lambda v: _known_country(v), "country"),
+    "locale.weekend": (lambda v: all(1 <= d <= 7 for d in v), "weekend"),
     **{f"grading.{k}": _POSITIVE for k in ("a_days", "b_days", "c_days")},
     "grading.past_due_grace_days": _NON_NEGATIVE,
     **{f"cadence.{k}": _POSITIVE for k in ("a", "b", "c", "d", "e", "lost_min_interval")},
     "state.lost_after_days": _POSITIVE,
     "state.key_account_window_days": _POSITIVE,
     "state.key_account_share": _SHARE,
-    "churn.rhythm_min_orders": (lambda v: v >= 2, "must be ≥ 2"),
+    "churn.rhythm_min_orders": (lambda v: v >= 2, "at_least_2"),
     **{f"churn.{k}": _POSITIVE for k in ("spend_window_days", "value_horizon_days")},
     **{f"churn.{k}": _NON_NEGATIVE for k in ("rhythm_medium_factor", "rhythm_medium_extra_days", "rhythm_high_factor",
                                               "rhythm_high_extra_days", "spend_min_amount", "neglect_min_days",
                                               "one_time_gap_factor", "model_high_below", "model_medium_below")},
-    "churn.model_horizon_gaps": (lambda v: v > 0, "must be > 0"),
+    "churn.model_horizon_gaps": _ABOVE_ZERO,
     "churn.model_gone_below": _SHARE,
     "churn.spend_drop_ratio": _SHARE,
     "churn.model_min_repeat_customers": _POSITIVE,
-    "churn.unhappy_satisfaction": (lambda v: 1 <= v <= 5, "must be 1–5"),
+    "churn.unhappy_satisfaction": (lambda v: 1 <= v <= 5, "one_to_five"),
     "care.days_ahead": _NON_NEGATIVE,
-    "care.festivals": (lambda v: all(_known_festival(f) for f in v),
-                       "must name festivals the program knows: 元旦 春节 元宵 清明 劳动节 端午 七夕 中秋 重阳 国庆 腊八 除夕"),
-    "care.grades": (lambda v: all(g in "ABCDE" and len(g) == 1 for g in v), "must list grades A–E"),
+    "care.festivals": (lambda v: all(_known_festival(f) for f in v), "festivals"),
+    "care.grades": (lambda v: all(g in "ABCDE" and len(g) == 1 for g in v), "grades"),
     "tasks.daily_cap": _POSITIVE,
-    "mail.port": (lambda v: 0 < v < 65536, "must be a port number 1–65535"),
-    "mail.security": (lambda v: v in ("ssl", "starttls", "none"), 'must be "ssl", "starttls" or "none"'),
+    "mail.port": (lambda v: 0 < v < 65536, "port"),
+    "mail.security": (lambda v: v in ("ssl", "starttls", "none"), "security"),
     "mail.retries": _NON_NEGATIVE,
+    "mail.retry_backoff_seconds": _NON_NEGATIVE,
+    "mail.timeout_seconds": _ABOVE_ZERO,
     "schedule.time": _HHMM,
     "schedule.lock_retry_until": _HHMM,
     "schedule.lock_retry_minutes": _POSITIVE,
     "schedule.keep_log_days": _POSITIVE,
 }
+# [aliases]: the keys are field ids of that sheet (pipeline/schema.py), or sheet ids under ``sheets``.
+ALIAS_KEYS = {spec.key: tuple(f.name for f in spec.fields) for spec in schema.SHEETS} | {
+    "sheets": tuple(spec.key for spec in schema.SHEETS)}
+
+
+def _known_country(code: str) -> bool:
+    import holidays
+    return code in holidays.list_supported_countries()
 
 
 def _known_festival(name: str) -> bool:
@@ -212,33 +226,61 @@ def _known_festival(name: str) -> bool:
 
 
 def load_config(path: Path | None) -> Config:
-    """Read ``path`` (None = all defaults) into a Config, or raise ConfigError."""
+    """Read ``path`` (None = all defaults) into a Config, or raise ConfigError.
+
+    Errors are in the shop's language: the file's own [locale] language when it is
+    readable and valid, else Chinese."""
     if path is None:
         return Config()
     path = Path(path)
+    say = _Say("zh")
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        # utf-8-sig: Notepad on Windows saves UTF-8 with a byte-order mark in front.
+        data = tomllib.loads(path.read_text(encoding="utf-8-sig"))
     except FileNotFoundError:
-        raise ConfigError(f"config file not found: {path}") from None
+        raise ConfigError(say("config.not_found", path=path)) from None
+    except IsADirectoryError:
+        raise ConfigError(say("config.not_found", path=path)) from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
-        raise ConfigError(f"{path}: not valid TOML: {e}") from None
-    config = _build(Config, data, "")
+        raise ConfigError(say("config.bad_toml", path=path, error=str(e).splitlines()[0])) from None
+    locale = data.get("locale")
+    if isinstance(locale, dict) and locale.get("language") in ("zh", "en"):
+        say = _Say(locale["language"])
+    config = _build(Config, data, "", say)
     return replace(config, base_dir=path.resolve().parent)
 
 
-def _build(cls, data: dict, prefix: str):
+class _Say:
+    """The config's error texts in one language (the global language is not set yet)."""
+
+    def __init__(self, language: str):
+        self.language = language
+
+    def __call__(self, text_key: str, /, **values) -> str:
+        return messages.text_in(self.language, text_key, **values)
+
+
+def _build(cls, data: dict, prefix: str, say: _Say):
     known = {f.name: f for f in fields(cls) if f.name != "base_dir"}
     values = {}
     for key, value in data.items():
         name = f"{prefix}{key}"
         if key not in known:
-            raise ConfigError(f"[{prefix.rstrip('.') or 'top level'}] unknown key: {key}")
+            raise ConfigError(_unknown(say, prefix.rstrip("."), key, list(known)))
         hint = typing.get_type_hints(cls)[key]
-        values[key] = _convert(hint, value, name)
+        values[key] = _convert(hint, value, name, say)
         check = CHECKS.get(name)
         if check and not check[0](values[key]):
-            raise ConfigError(f"{_where(name)}: {check[1]}, got {value!r}")
+            raise ConfigError(say("config.bad_value", where=_where(name), must=say(f"config.must.{check[1]}"),
+                                  value=repr(value)))
     return cls(**values)
+
+
+def _unknown(say: _Say, section: str, key: str, known: list[str]) -> str:
+    """One line naming the unknown key, with the nearest known one when it looks misspelt."""
+    close = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
+    hint = say("config.did_you_mean", key=close[0]) if close else ""
+    return say("config.unknown_key", section=section or say("config.top_level"), key=key, hint=hint)
 
 
 def _where(name: str) -> str:
@@ -246,27 +288,29 @@ def _where(name: str) -> str:
     return f"[{section}] {key}" if section else key
 
 
-def _convert(hint, value, name: str):
+def _convert(hint, value, name: str, say: _Say):
     origin = typing.get_origin(hint)
     if is_dataclass(hint):
         if not isinstance(value, dict):
-            raise ConfigError(f"[{name}] must be a table")
-        return _build(hint, value, f"{name}.")
+            raise ConfigError(say("config.not_a_table", where=f"[{name}]"))
+        return _build(hint, value, f"{name}.", say)
     if origin is dict:
         if not isinstance(value, dict):
-            raise ConfigError(f"{_where(name)}: must be a table")
-        return {k: _convert(typing.get_args(hint)[1], v, f"{name}.{k}") for k, v in value.items()}
+            raise ConfigError(say("config.not_a_table", where=_where(name)))
+        allowed = ALIAS_KEYS.get(name.removeprefix("aliases.")) if name.startswith("aliases.") else None
+        for key in value:
+            if allowed is not None and key not in allowed:
+                raise ConfigError(_unknown(say, name, key, list(allowed)))
+        return {k: _convert(typing.get_args(hint)[1], v, f"{name}.{k}", say) for k, v in value.items()}
     if origin is tuple:
         items = [value] if isinstance(value, str) else value
         if not isinstance(items, list):
-            raise ConfigError(f"{_where(name)}: must be a list, got {value!r}")
-        return tuple(_convert(typing.get_args(hint)[0], v, name) for v in items)
+            raise ConfigError(say("config.bad_value", where=_where(name), must=say("config.must.list"),
+                                  value=repr(value)))
+        return tuple(_convert(typing.get_args(hint)[0], v, name, say) for v in items)
     if hint is float and isinstance(value, int) and not isinstance(value, bool):
         return float(value)
     if hint in (int, str, bool, float) and (type(value) is not hint):
-        shown = "(not shown)" if name in SECRET_KEYS else repr(value)
-        raise ConfigError(f"{_where(name)}: must be {_TYPE_NAMES[hint]}, got {shown}")
+        raise ConfigError(say("config.bad_value", where=_where(name), must=say(f"config.must.{hint.__name__}"),
+                              value=say("config.value_hidden") if name in SECRET_KEYS else repr(value)))
     return value
-
-
-_TYPE_NAMES = {int: "a whole number", float: "a number", str: "text in quotes", bool: "true or false"}

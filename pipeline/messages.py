@@ -103,6 +103,11 @@ def fill(template: str, /, **values: object) -> str:
 
 def text(key: str, /, **values: object) -> str:
     """The text for ``key`` in the current language, falling back to Chinese."""
+    return text_in(language(), key, **values)
+
+
+def text_in(lang: str, key: str, /, **values: object) -> str:
+    """The text for ``key`` in ``lang`` (for what is said before the language is set)."""
     table = _table()
-    template = table[language()].get(key) or table["zh"][key]
+    template = table[lang].get(key) or table["zh"][key]
     return fill(template, **values) if values else template

@@ -17,7 +17,7 @@ from datetime import date
 from pathlib import Path
 
 from pipeline import demo
-from pipeline.config import Config
+from pipeline.config import Config, RegisterConfig
 from pipeline.dates import WorkCalendar
 from pipeline.mail import compose as emails
 from pipeline.mail import find_password
@@ -27,7 +27,8 @@ from pipeline.model import Problem, State
 from pipeline.ops import background, sidecar, summary
 from pipeline.ops.progress import progress, stage
 from pipeline.ops.scheduler import RunOutcome
-from pipeline.read import RegisterError, read_workbook, validate
+from pipeline.read import RegisterError, read_workbook, used_sheets, validate
+from pipeline.report import place as report_file
 from pipeline.report import write_report
 from pipeline.rules import run_stages
 from pipeline.schema import ROLE_MANAGER
@@ -46,6 +47,12 @@ class RunOptions:
     dry_run: bool = False
     resend: bool = False
     environ: dict = field(default_factory=dict)   # for the mail password; never read inside stages
+    register_from: str = "config"                 # "cli" (--register) or "config" (config.toml / its default)
+
+
+def day_folder(output: Path, day: date, dry_run: bool) -> Path:
+    """output/<date>/, or output/<date>/dry-run/ so a dry run never overwrites the real run's files."""
+    return output / day.isoformat() / "dry-run" if dry_run else output / day.isoformat()
 
 
 def run_once(opts: RunOptions) -> RunOutcome:
@@ -59,16 +66,20 @@ def run_once(opts: RunOptions) -> RunOutcome:
 
 def _run_once(opts: RunOptions, unwritable: list[str]) -> RunOutcome:
     facts = summary.start(opts)
-    day_dir = opts.output / opts.today.isoformat()
-    report = None
+    day_dir = day_folder(opts.output, opts.today, opts.dry_run)
+    report = written = None
     try:
         state, problems, snap = _compute(opts, facts)
-        report = background.start(_write_report, day_dir / "report.xlsx", state, problems, name="report")
+        written = report_file.temporary_name(day_dir / "report.xlsx")
+        report = background.start(_write_report, written, state, problems, name="report")
         retry, give_up = _write_back(opts, state, snap, facts)
         _send_emails(opts, state, problems, facts)
         facts["step"] = "report"   # written beside the steps above; its failure is known here
         report.wait()
-        facts["report"] = str(day_dir / "report.xlsx")
+        placed, note = report_file.place(written, day_dir / "report.xlsx")
+        facts["report"] = str(placed)
+        if note:
+            facts["report_note"] = note
         summary.finish(facts, state, problems)
         return RunOutcome(day=opts.today, ok=True, retry_writeback=retry, give_up_writeback=give_up)
     except RegisterError as e:
@@ -81,6 +92,8 @@ def _run_once(opts: RunOptions, unwritable: list[str]) -> RunOutcome:
     finally:
         if report is not None:   # when a step failed meanwhile, let the report finish (no-op otherwise)
             _quietly(report.wait)
+            if written.exists():   # ...and give it its name: it is still today's report
+                _quietly(lambda: report_file.place(written, day_dir / "report.xlsx"))
         _write_summary(day_dir / "summary.json", facts, unwritable)
 
 
@@ -107,14 +120,16 @@ def _write_report(path: Path, state: State, problems: list[Problem]) -> None:
 def _compute(opts: RunOptions, facts: dict) -> tuple[State, list[Problem], writeback.FileSnapshot]:
     facts["step"] = "read"
     config = opts.config
-    if not opts.register.exists() and config.register.create_demo_if_missing:
+    if not opts.register.exists():
+        if not _may_create_demo(opts):
+            raise RegisterError(text(f"register.missing_from_{opts.register_from}", path=opts.register))
         opts.register.parent.mkdir(parents=True, exist_ok=True)
         with stage(text("run.step.demo")):
             demo.write_demo_register(opts.register, opts.today)
         facts["demo_created"] = True
     snap = writeback.snapshot(opts.register) if opts.register.exists() else None
-    sheets = read_workbook(opts.register, each=lambda names: progress(names, total=len(names),
-                                                                      desc=text("run.step.read")))
+    sheets = read_workbook(opts.register, wanted=used_sheets(config),
+                           each=lambda names: progress(names, total=len(names), desc=text("run.step.read")))
     facts["step"] = "validate"
     with stage(text("run.step.validate")):
         register, problems = validate(sheets, config, opts.run_date)
@@ -123,6 +138,14 @@ def _compute(opts: RunOptions, facts: dict) -> tuple[State, list[Problem], write
                                       each=lambda stages: progress(stages, total=len(stages),
                                                                    desc=text("run.step.rules")))
     return state, problems + rule_problems, snap
+
+
+def _may_create_demo(opts: RunOptions) -> bool:
+    """The demo shop is made only for a fresh clone: at the default path, never at a path
+    someone typed (a typo there must not become a made-up shop that mails made-up reps)."""
+    default = opts.config.resolve(RegisterConfig().path)
+    return (opts.register_from == "config" and opts.config.register.create_demo_if_missing
+            and opts.register.resolve() == default.resolve())
 
 
 def _write_back(opts: RunOptions, state: State, snap, facts: dict):
@@ -134,7 +157,7 @@ def _write_back(opts: RunOptions, state: State, snap, facts: dict):
     columns = writeback.computed_columns(state)
     backup_dir = opts.output / "backups"
 
-    summary_path = opts.output / opts.today.isoformat() / "summary.json"
+    summary_path = day_folder(opts.output, opts.today, opts.dry_run) / "summary.json"
 
     def attempt() -> writeback.WriteResult:
         try:
@@ -205,7 +228,7 @@ def _mail_args(opts: RunOptions) -> tuple[dict, str]:
     """How today's emails go: sent, or into the outbox (with the one-line reason why)."""
     config = opts.config
     working = WorkCalendar(country=config.locale.country, weekend=config.locale.weekend).is_working_day(opts.today)
-    outbox = opts.output / opts.today.isoformat() / "outbox"
+    outbox = day_folder(opts.output, opts.today, opts.dry_run) / "outbox"
     # The keyring is only asked when the mail would really go (it may show an unlock dialog).
     may_send = config.mail.host and not opts.dry_run and (working or config.mail.send_on_days_off)
     password = find_password(config.mail, opts.environ) if may_send else None

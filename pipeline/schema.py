@@ -8,6 +8,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+# The years a date in the register (and --date) may have: outside, the year is a typo
+# (3026 for 2026).  Also keeps every date + interval far inside pandas' range (to 2262).
+YEAR_MIN, YEAR_MAX = 1900, 2100
+
 
 @dataclass(frozen=True)
 class Field:

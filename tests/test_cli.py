@@ -34,7 +34,7 @@ def test_dry_run_writes_report_and_outbox_and_leaves_the_register_alone(tmp_path
     before = register.read_bytes()
     assert run(tmp_path, "--register", str(register), "--date", DAY, "--dry-run") == 0
     assert register.read_bytes() == before
-    day = tmp_path / "out" / DAY
+    day = tmp_path / "out" / DAY / "dry-run"
     book = openpyxl.load_workbook(day / "report.xlsx")
     assert book.sheetnames == ["今日任务", "客户", "流失预警", "欠款", "数据问题", "统计"]
     tasks = [row for row in book["今日任务"].iter_rows(min_row=3, values_only=True)]   # row 1: the note
@@ -100,11 +100,36 @@ def test_bad_date_option(tmp_path, capsys):
 
 
 def test_demo_register_is_created_on_a_fresh_clone(tmp_path):
-    (tmp_path / "config.toml").write_text('[register]\npath = "input/台账.xlsx"\n', encoding="utf-8")
+    (tmp_path / "config.toml").write_text('[register]\npath = "input/客户台账.xlsx"\n', encoding="utf-8")
     assert run(tmp_path, "--date", DAY, "--dry-run") == 0
-    assert (tmp_path / "input" / "台账.xlsx").exists()
-    facts = json.loads((tmp_path / "out" / DAY / "summary.json").read_text(encoding="utf-8"))
+    assert (tmp_path / "input" / "客户台账.xlsx").exists()
+    facts = json.loads((tmp_path / "out" / DAY / "dry-run" / "summary.json").read_text(encoding="utf-8"))
     assert facts["counts"]["customers"] >= 150 and facts["demo_created"]
+
+
+@pytest.mark.parametrize("config_text, args, source", [
+    ("", ["--register", "typo/台账.xlsx"], "--register"),                       # a typo on the command line
+    ("", ["--register", "input/客户台账.xlsx"], "--register"),                  # even the default path, when typed
+    ('[register]\npath = "input/台帐.xlsx"\n', [], "config.toml"),            # a typo in config.toml
+])
+def test_a_missing_register_is_an_error_not_a_demo_shop(tmp_path, capsys, monkeypatch, config_text, args, source):
+    """Only a fresh clone (the default path, no --register) gets the demo shop (issue 11)."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "config.toml").write_text(config_text, encoding="utf-8")
+    assert run(tmp_path, *args, "--date", DAY) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "找不到客户台账" in err[0] and source in err[0]
+    assert not list(tmp_path.rglob("*.xlsx"))
+
+
+def test_a_dry_run_never_overwrites_the_real_runs_files(tmp_path, register):
+    assert run(tmp_path, "--register", str(register), "--date", DAY) == 0
+    day = tmp_path / "out" / DAY
+    real = {p: p.read_bytes() for p in [day / "report.xlsx", day / "summary.json", *(day / "outbox").iterdir()]}
+    assert run(tmp_path, "--register", str(register), "--date", DAY, "--dry-run") == 0
+    assert {p: p.read_bytes() for p in real} == real
+    assert (day / "dry-run" / "report.xlsx").exists() and list((day / "dry-run" / "outbox").iterdir())
+    assert json.loads((day / "dry-run" / "summary.json").read_text(encoding="utf-8"))["writeback"]["status"] == "skipped"
 
 
 def test_the_morning_emails_arrive_once_through_a_real_server(tmp_path, register):

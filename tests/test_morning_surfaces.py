@@ -32,7 +32,12 @@ def run_demo(tmp: Path, day: str, config: str = "", *, dry_run: bool = True) -> 
     args = ["--config", str(tmp / "config.toml"), "--register", str(register), "--output", str(tmp / "out"),
             "--date", day] + (["--dry-run"] if dry_run else [])
     assert main(args, environ={}) == 0
-    return tmp / "out" / day
+    return tmp / "out" / day / ("dry-run" if dry_run else "")
+
+
+def register_of(day_dir: Path) -> Path:
+    """The register a run_demo folder was made from."""
+    return next(p for p in day_dir.parents if (p / "客户台账.xlsx").exists()) / "客户台账.xlsx"
 
 
 def read_eml(path: Path):
@@ -108,18 +113,18 @@ def test_a_customer_with_a_follow_up_and_a_birthday_gets_one_card_with_both(mond
 
 
 def test_the_reps_count_is_the_working_reps(monday, tmp_path, capsys):
-    book = openpyxl.load_workbook(monday.parent.parent / "客户台账.xlsx", read_only=True)
+    book = openpyxl.load_workbook(register_of(monday), read_only=True)
     rows = list(book["业务员"].iter_rows(min_row=2, values_only=True))
     working = [r for r in rows if r[2] == "业务员" and r[3] != "否"]
     assert len(rows) == 6 and len(working) == 4           # the 主管 and the rep who left are not counted
     run_demo(tmp_path, MONDAY)
     assert "业务员 4 人" in capsys.readouterr().out
-    facts = json.loads((tmp_path / "out" / MONDAY / "summary.json").read_text(encoding="utf-8"))
+    facts = json.loads((tmp_path / "out" / MONDAY / "dry-run" / "summary.json").read_text(encoding="utf-8"))
     assert facts["notes"]["reps_working"] == 4
 
 
 def test_wechat_is_on_the_card_to_copy(monday):
-    book = openpyxl.load_workbook(monday.parent.parent / "客户台账.xlsx", read_only=True)
+    book = openpyxl.load_workbook(register_of(monday), read_only=True)
     rows = list(book["客户"].iter_rows(values_only=True))
     header = list(rows[0])
     wechat = {str(r[0]): str(r[header.index("微信号")]) for r in rows[1:]
@@ -183,7 +188,7 @@ def test_english_emails_count_in_english(english):
 
 
 def test_the_register_keeps_its_own_words_when_the_emails_are_english(english):
-    book = openpyxl.load_workbook(english.parent.parent / "客户台账.xlsx", read_only=True)
+    book = openpyxl.load_workbook(register_of(english), read_only=True)
     rows = list(book["客户"].iter_rows(values_only=True))
     header = list(rows[0])
 

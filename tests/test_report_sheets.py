@@ -51,7 +51,7 @@ def book(tmp_path_factory):
                       encoding="utf-8")
     assert main(["--config", str(config), "--output", str(tmp / "out"), "--register", str(register),
                  "--date", DAY, "--dry-run"], environ={}) == 0
-    path = tmp / "out" / DAY / "report.xlsx"
+    path = tmp / "out" / DAY / "dry-run" / "report.xlsx"
     return openpyxl.load_workbook(path), path
 
 

@@ -126,7 +126,7 @@ def test_missing_sheet_or_required_column_stops_the_run(tmp_path, sheets, fragme
 
 @pytest.mark.parametrize("content, fragment", [
     (b"name,phone\n", "不是 Excel"),
-    (b"\xd0\xcf\x11\xe0" + b"\0" * 600, "密码"),
+    (b"\xd0\xcf\x11\xe0" + b"\0" * 600, "不是 Excel"),   # an OLE header and nothing else: not a workbook
     (b"PK\x03\x04garbage", "不是 Excel"),
 ])
 def test_unreadable_files_get_one_line(tmp_path, content, fragment):

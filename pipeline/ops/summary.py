@@ -86,5 +86,7 @@ def terminal_lines(facts: dict) -> list[str]:
         lines.append("  " + facts["mail_note"])
     for year in facts.get("notes", {}).get("unknown_holiday_years", []):
         lines.append(text("summary.unknown_year", year=year))
+    if facts.get("report_note"):   # report.xlsx was open in Excel: the report has another name
+        lines.append(facts["report_note"])
     lines.append(text("summary.report", path=facts.get("report", "")))
     return lines

@@ -4,7 +4,7 @@ May import the spine (config, model, messages, schema) and ``dates`` only; nothi
 of the later parts.
 """
 
-from pipeline.read.validate import validate
+from pipeline.read.validate import used_sheets, validate
 from pipeline.read.workbook import RegisterError, read_workbook
 
-__all__ = ["RegisterError", "read_workbook", "validate"]
+__all__ = ["RegisterError", "read_workbook", "used_sheets", "validate"]

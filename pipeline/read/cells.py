@@ -19,8 +19,10 @@ import pandas as pd
 from pipeline import schema
 
 EXCEL_EPOCH = np.datetime64("1899-12-30")
+EXCEL_EPOCH_1904 = np.datetime64("1904-01-01")   # workbooks saved with the 1904 date system (old Mac Excel)
 SERIAL_MIN, SERIAL_MAX = 32874, 73415          # 1990-01-01 .. 2100-12-31
 YMD_MIN, YMD_MAX = 19000101, 21001231
+YEAR_MIN, YEAR_MAX = schema.YEAR_MIN, schema.YEAR_MAX   # a date outside is reported and ignored
 SPACES = re.compile(r"[\s\u3000]+")
 
 DATE_PATTERNS = (   # year, month, day; optional time after the date is ignored
@@ -99,21 +101,31 @@ def read_id(raw: pd.Series) -> tuple[pd.Series, pd.Series]:
     return _result(each(clean_code, raw), pd.Series("", index=raw.index))
 
 
-def read_dates(raw: pd.Series) -> tuple[pd.Series, pd.Series]:
-    """Real dates, Excel serials, yyyymmdd numbers, and dates typed as text."""
+def read_dates(raw: pd.Series, date1904: bool = False) -> tuple[pd.Series, pd.Series]:
+    """Real dates, Excel serials, yyyymmdd numbers, and dates typed as text.
+
+    ``date1904``: the workbook counts serial numbers from 1904 (its workbookPr says so).
+    A date whose year is outside YEAR_MIN..YEAR_MAX is "bad_year" and left empty.
+    """
     kind = each(_date_kind, raw)
     out = pd.Series(pd.NaT, index=raw.index, dtype="datetime64[ns]")
+    far = pd.Series(False, index=raw.index)
     is_date = kind == "date"
     if is_date.any():
-        out[is_date] = pd.to_datetime(each(_as_date, raw[is_date])).astype("datetime64[ns]")
+        real = each(_as_date, raw[is_date])
+        far[is_date] = [not YEAR_MIN <= d.year <= YEAR_MAX for d in real.tolist()]
+        near = is_date & ~far
+        if near.any():   # converted only when in range: pandas cannot hold year 3026
+            out[near] = pd.to_datetime(real[near[is_date]]).astype("datetime64[ns]")
     is_num = kind == "num"
     if is_num.any():
-        out[is_num] = _dates_from_numbers(raw[is_num].astype(float))
+        out[is_num], far[is_num] = _dates_from_numbers(raw[is_num].astype(float), date1904)
     is_str = kind == "str"
     if is_str.any():
-        out[is_str] = _dates_from_text(each(clean_code, raw[is_str]).astype(str))
+        out[is_str], far[is_str] = _dates_from_text(each(clean_code, raw[is_str]).astype(str))
     bad = pd.Series("", index=raw.index, dtype=object)
     bad[(kind != "empty") & out.isna()] = "bad_date"
+    bad[far] = "bad_year"
     return out, bad
 
 
@@ -133,27 +145,34 @@ def _as_date(value) -> dt.date:
     return value.date() if isinstance(value, dt.datetime) else value
 
 
-def _dates_from_numbers(numbers: pd.Series) -> pd.Series:
+def _dates_from_numbers(numbers: pd.Series, date1904: bool = False) -> tuple[pd.Series, pd.Series]:
+    """(dates, far): ``far`` marks an 8-digit yyyymmdd number whose year is out of range."""
     values = numbers.to_numpy()
     whole = np.floor(values)
-    ymd = (whole == values) & (values >= YMD_MIN) & (values <= YMD_MAX)
-    serial = ~ymd & (values >= SERIAL_MIN) & (values < SERIAL_MAX + 1)
+    eight = (whole == values) & (values >= 10000101) & (values <= 99991231)
+    year = np.where(eight, whole // 10000, 0)
+    far = eight & ((year < YEAR_MIN) | (year > YEAR_MAX)) & (whole % 10000 // 100 >= 1) & (whole % 10000 // 100 <= 12)
+    ymd = eight & (values >= YMD_MIN) & (values <= YMD_MAX)
+    serial = ~ymd & ~far & (values >= SERIAL_MIN) & (values < SERIAL_MAX + 1)
     result = pd.Series(pd.NaT, index=numbers.index, dtype="datetime64[ns]")
     if ymd.any():
         result[ymd] = pd.to_datetime(pd.Series(whole[ymd].astype(np.int64).astype(str), index=numbers.index[ymd]),
                                      format="%Y%m%d", errors="coerce")
     if serial.any():
         days = whole[serial].astype("timedelta64[D]")
-        result[serial] = (EXCEL_EPOCH + days).astype("datetime64[ns]")
-    return result
+        result[serial] = ((EXCEL_EPOCH_1904 if date1904 else EXCEL_EPOCH) + days).astype("datetime64[ns]")
+    return result, pd.Series(far, index=numbers.index)
 
 
-def _dates_from_text(texts: pd.Series) -> pd.Series:
+def _dates_from_text(texts: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """(dates, far): ``far`` marks a date typed with a year out of range (3026-03-05)."""
     parts = texts.str.extract(DATE_REGEX)
     # The alternatives each have (y, m, d): take whichever alternative matched.
     ymd = [parts.iloc[:, i::3].bfill(axis=1).iloc[:, 0] for i in range(3)]
     frame = pd.DataFrame({"year": ymd[0], "month": ymd[1], "day": ymd[2]}).astype(float)
-    return pd.to_datetime(frame, errors="coerce").astype("datetime64[ns]")
+    far = (frame["year"] < YEAR_MIN) | (frame["year"] > YEAR_MAX)
+    frame.loc[far, "year"] = np.nan   # pandas cannot hold year 3026: never hand it over
+    return pd.to_datetime(frame, errors="coerce").astype("datetime64[ns]"), far
 
 
 def read_amounts(raw: pd.Series) -> tuple[pd.Series, pd.Series]:

@@ -22,7 +22,7 @@ from pipeline.dates.care_dates import parse_birthday
 from pipeline.messages import text
 from pipeline.model import Problem, Register, SheetLayout, empty_frame, empty_value
 from pipeline.read import cells
-from pipeline.read.workbook import RegisterError
+from pipeline.read.workbook import RegisterError, Sheet, Workbook
 
 BLOCKING = {"missing_id", "duplicate_id", "unknown_customer", "missing_date", "missing_amount", "missing_rep_name"}
 # A bad cell in these fields makes the whole row unusable.
@@ -34,27 +34,35 @@ def _key(header) -> str:
 
 
 def problem(sheet: str, row: int | None, column: str, value, kind: str, severity: str = "", **facts) -> Problem:
-    severity = severity or ("error" if kind in BLOCKING else "info" if kind in ("missing_sheet", "blank_row")
-                            else "warning")
+    severity = severity or ("error" if kind in BLOCKING else "info" if kind in ("missing_sheet", "blank_row",
+                                                                              "blank_rows") else "warning")
     return Problem(sheet=sheet, row=row, column=column, value=cells.display(value), kind=kind,
                    message=text(f"problem.{kind}", column=column, **facts),
                    fix=text(f"fix.{kind}", column=column, **facts), severity=severity)
 
 
-def validate(sheets: dict[str, list[list]], config: Config, run_date: date) -> tuple[Register, list[Problem]]:
+def used_sheets(config: Config):
+    """For ``read_workbook``: of a workbook's sheet names, the ones the run reads."""
+    def wanted(names: list[str]) -> list[str]:
+        return [name for spec in schema.SHEETS if (name := _find_sheet(names, spec, config)) is not None]
+    return wanted
+
+
+def validate(book: Workbook, config: Config, run_date: date) -> tuple[Register, list[Problem]]:
     """The validation stage: (raw sheets, config) -> (register, problems)."""
     problems: list[Problem] = []
     frames, layouts = {}, {}
+    sheets = book.sheets
     for spec in schema.SHEETS:
-        name = _find_sheet(sheets, spec, config)
+        name = _find_sheet(list(sheets), spec, config)
         if name is None:
             if not spec.optional:
                 raise RegisterError(text("register.missing_sheet_found", sheet=spec.names[0], key=spec.key,
-                                         found=_listed(sheets)))
+                                         found=_listed(book.names or sheets)))
             problems.append(problem(spec.names[0], None, "", "", "missing_sheet", name=spec.names[0]))
             frames[spec.key], layouts[spec.key] = empty_frame(spec, []), SheetLayout(sheet=spec.names[0])
             continue
-        frames[spec.key], layouts[spec.key], found = _read_sheet(sheets[name], name, spec, config)
+        frames[spec.key], layouts[spec.key], found = _read_sheet(sheets[name], name, spec, config, book.date1904)
         problems += found
     register = Register(frames["customers"], frames["followups"], frames["orders"], frames["reps"], layouts)
     for check in CROSS_CHECKS:
@@ -70,7 +78,7 @@ def _listed(names, limit: int = 20) -> str:
     return shown + ("…" if len(names) > limit else "") if names else text("register.found_none")
 
 
-def _find_sheet(sheets: dict, spec: schema.SheetSpec, config: Config) -> str | None:
+def _find_sheet(sheets: list[str], spec: schema.SheetSpec, config: Config) -> str | None:
     wanted = {_key(n) for n in spec.names + config.aliases.sheets.get(spec.key, ())}
     return next((name for name in sheets if _key(name) in wanted), None)
 
@@ -89,7 +97,8 @@ def _header_map(header_row: list, spec: schema.SheetSpec, config: Config) -> dic
     return found
 
 
-def _read_sheet(rows: list[list], sheet: str, spec: schema.SheetSpec, config: Config):
+def _read_sheet(raw: Sheet, sheet: str, spec: schema.SheetSpec, config: Config, date1904: bool):
+    rows = raw.rows
     header_row = [cells.clean_text(h) for h in rows[0]] if rows else []
     found = _header_map(header_row, spec, config)
     for f in spec.fields:
@@ -99,10 +108,10 @@ def _read_sheet(rows: list[list], sheet: str, spec: schema.SheetSpec, config: Co
     width = len(header_row)
     cells_ = _grid(rows[1:], width)
     grid = pd.DataFrame(cells_, columns=range(width), dtype=object)
-    grid["row"] = np.arange(2, len(cells_) + 2)
+    grid["row"] = np.asarray(raw.row_numbers()[1:len(cells_) + 1], dtype=np.int64)
     blank = pd.Series((cells_ == "").all(axis=1), index=grid.index)
-    problems = [problem(sheet, int(r), "", "", "blank_row") for r in grid.loc[blank, "row"]]
     grid = grid[~blank].reset_index(drop=True)
+    problems = _blank_runs(sheet, grid["row"].to_numpy())
     frame = pd.DataFrame({"row": grid["row"].astype(int), "blocked": False})
     headers = {}
     for f in spec.fields:
@@ -111,7 +120,8 @@ def _read_sheet(rows: list[list], sheet: str, spec: schema.SheetSpec, config: Co
             continue
         col = found[f.name]
         headers[f.name] = header_row[col]
-        values, bad = cells.READERS[f.kind](grid[col])
+        values, bad = (cells.read_dates(grid[col], date1904) if f.kind == "date"
+                       else cells.READERS[f.kind](grid[col]))
         frame[f.name] = values.to_numpy()
         blocking = (spec.key, f.name) in BLOCKING_FIELDS
         for i in np.flatnonzero(bad.to_numpy() != ""):
@@ -140,6 +150,19 @@ def _all_numbers(values) -> bool:
     typed = [v for v in values if v is not None and v != ""]
     return bool(typed) and all(isinstance(v, (int, float)) and not isinstance(v, bool)
                                for v in typed)
+
+
+def _blank_runs(sheet: str, rows: np.ndarray) -> list[Problem]:
+    """Each run of blank rows between the header and the last row with data, once:
+    one problem per run, so a stray value in A1048576 is not a million problems."""
+    before = np.concatenate(([1], rows[:-1]))
+    gaps = np.flatnonzero(rows - before > 1)
+    found = []
+    for i in gaps:
+        first, last = int(before[i]) + 1, int(rows[i]) - 1
+        found.append(problem(sheet, first, "", "", "blank_row") if first == last else
+                     problem(sheet, first, "", "", "blank_rows", first=first, last=last, count=last - first + 1))
+    return found
 
 
 def _grid(rows: list[list], width: int) -> np.ndarray:

@@ -3,6 +3,7 @@
 May import the spine, ``dates``, ``rules`` and ``models``.
 """
 
+from pipeline.report import place
 from pipeline.report.workbook import write_report
 
-__all__ = ["write_report"]
+__all__ = ["place", "write_report"]

@@ -13,6 +13,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Sequence
 
+import numpy as np
 import pandas as pd
 import xlsxwriter
 
@@ -24,7 +25,7 @@ from pipeline.report import debts as report_debts
 from pipeline.report.look import colour_columns, lines_needed, printable
 from pipeline.rules.rep_day import KINDS
 
-EXCEL_EPOCH = pd.Timestamp("1899-12-30")
+EXCEL_DAYS_BEFORE_1970 = 25569   # 1899-12-30 .. 1970-01-01
 SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
 
 
@@ -119,9 +120,10 @@ def _cells(kind: str, values: list) -> list:
     """A column's values as xlsxwriter wants them: str, float (dates as Excel serials) or None."""
     series = pd.Series(values, dtype=object)
     if kind == "date":
-        stamps = pd.to_datetime(series, errors="coerce")
-        serial = (stamps - EXCEL_EPOCH).dt.days.astype(float)
-        return [None if pd.isna(v) else float(v) for v in serial]
+        # Whole days since 1970 (no nanoseconds: cannot overflow), then Excel's serial.
+        days = pd.to_datetime(series, errors="coerce").to_numpy().astype("datetime64[D]")
+        serial = days.astype("int64") + EXCEL_DAYS_BEFORE_1970
+        return [None if np.isnat(d) else float(v) for d, v in zip(days, serial)]
     if kind in ("text", "wrap"):
         return [None if v is None or v == "" or (isinstance(v, float) and math.isnan(v)) else str(v)
                 for v in values]
