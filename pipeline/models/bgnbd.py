@@ -18,21 +18,11 @@ from datetime import date
 
 import numpy as np
 import pandas as pd
-from scipy.optimize import minimize
-from scipy.special import betaincinv, betaln, digamma, expit, gammaln, hyp2f1
+from scipy.special import expit, hyp2f1
 
-# Log-parameters are kept inside this box so that a run-away optimiser step cannot
-# overflow exp(); real fits sit far inside it (times are rescaled to O(1) first).
-_LOG_BOUND = 25.0
-# Eq. 10 is 0/0 at a = 1 and at a+b+x-1 = 0; this close to either it is integrated instead.
-_NEAR_SINGULAR = 1e-4
-_QUADRATURE_NODES = 200
-
-
-class ModelNotIdentified(ValueError):
-    """The likelihood has no interior maximum on this data (e.g. nobody seems to
-    drop out, or everyone buys at the same rate): the model cannot be used."""
-
+from pipeline.models.bg_family import ModelNotIdentified  # noqa: F401  (callers catch it from here)
+from pipeline.models.bg_family import (NEAR_SINGULAR, as_arrays, count_terms, expected_given_alive_by_quadrature,
+                                         histories, maximise, simulate)
 
 @dataclass(frozen=True)
 class BgNbdParams:
@@ -92,25 +82,6 @@ def rfm_summary(customer_ids, order_dates, as_of: date, *, unit_days: float = 7.
     return summary
 
 
-def _as_arrays(*columns) -> list[np.ndarray]:
-    arrays = [np.asarray(c, dtype=float) for c in columns]
-    if len({a.shape for a in arrays}) != 1 or arrays[0].ndim != 1:
-        raise ValueError("x, t_x and T must be 1-d arrays of equal length")
-    return arrays
-
-
-def _check_history(x: np.ndarray, t_x: np.ndarray, T: np.ndarray) -> None:
-    """Histories the model cannot describe are a bug in whoever built them."""
-    if not (np.isfinite(x).all() and np.isfinite(t_x).all() and np.isfinite(T).all()):
-        raise ValueError("x, t_x and T must be finite")
-    if (x < 0).any() or (x != np.round(x)).any():
-        raise ValueError("x must be whole numbers >= 0")
-    if (t_x < 0).any() or (t_x > T).any():
-        raise ValueError("need 0 <= t_x <= T")
-    if (t_x[x == 0] != 0).any():
-        raise ValueError("t_x must be 0 for a customer without repeat purchases")
-
-
 def _log_likelihood(log_params: np.ndarray, x, t_x, T, weight) -> tuple[float, np.ndarray]:
     """Sum of individual log-likelihoods L = A1·A2·(A3 + δ(x>0)·A4) of the paper's
     section 3, rearranged in log space, and its gradient in the log-parameters.
@@ -138,28 +109,9 @@ def _log_likelihood(log_params: np.ndarray, x, t_x, T, weight) -> tuple[float, n
                - w_active * (r + x) * (1.0 / (alpha + T) - 1.0 / (alpha + t_x)))
     d_a = w_dropped / a
     d_b = -w_dropped / np.where(repeat, b + x - 1.0, 1.0)
-    value = weight @ total + _count_terms(r, a, b, x, weight, d_r, d_a, d_b)
+    value = weight @ total + count_terms(r, a, b, x, weight, 0.0, d_r, d_a, d_b)
     gradient = np.array([weight @ d_r, weight @ d_alpha, weight @ d_a, weight @ d_b])
     return float(value), gradient * np.array([r, alpha, a, b])
-
-
-def _count_terms(r, a, b, x, weight, d_r, d_a, d_b) -> float:
-    """The terms that depend on x alone (A1's and A2's gamma functions), summed over
-    the few distinct counts instead of every customer; their derivatives are added
-    into d_r, d_a, d_b in place."""
-    counts, index = np.unique(x, return_inverse=True)
-    count_weight = np.bincount(index, weights=weight)
-    value = count_weight @ (gammaln(r + counts) - gammaln(r) + betaln(a, b + counts) - betaln(a, b))
-    d_r += (digamma(r + counts) - digamma(r))[index]
-    d_a += (digamma(a + b) - digamma(a + b + counts))[index]
-    d_b += (digamma(b + counts) - digamma(a + b + counts) - digamma(b) + digamma(a + b))[index]
-    return float(value)
-
-
-def _start(x, T, weight) -> np.ndarray:
-    # Mean rate x/T ≈ r/α for a population that has not dropped out yet: start α there.
-    rate = np.dot(weight, x) / np.dot(weight, T)
-    return np.log([1.0, 1.0 / rate, 1.0, 1.0])
 
 
 def fit_bgnbd(x, t_x, T) -> BgNbdParams:
@@ -170,37 +122,10 @@ def fit_bgnbd(x, t_x, T) -> BgNbdParams:
     subclass ModelNotIdentified means well-formed data the model does not fit (the
     maximum lies at a parameter's limit); a caller treats that as "no model today".
     """
-    x, t_x, T = _as_arrays(x, t_x, T)
-    if x.size == 0:
-        raise ValueError("no customers to fit")
-    _check_history(x, t_x, T)
-    if (T <= 0).all() or not (x > 0).any():
-        raise ValueError("no repeat purchases: the purchase rate cannot be estimated")
-    # Identical histories are frequent in real data (weekly T, small x): fit each once.
-    rows, weight = np.unique(np.column_stack([x, t_x, T]), axis=0, return_counts=True)
-    scale = float(np.mean(T))  # α is fitted for times in units of mean(T), then scaled back
-    ux, ut_x, uT = rows[:, 0], rows[:, 1] / scale, rows[:, 2] / scale
-    weight = weight.astype(float)
-    n = float(weight.sum())
-
-    def objective(log_params):
-        value, gradient = _log_likelihood(log_params, ux, ut_x, uT, weight)
-        return -value / n, -gradient / n
-
-    result = minimize(objective, _start(ux, uT, weight), method="L-BFGS-B", jac=True,
-                      bounds=[(-_LOG_BOUND, _LOG_BOUND)] * 4,
-                      options={"ftol": 1e-13, "gtol": 1e-9, "maxiter": 2000})
-    if not np.isfinite(result.fun):
-        raise ValueError("BG/NBD fit failed: the likelihood is not finite on this data")
-    if (np.abs(result.x) > _LOG_BOUND - 1.0).any():
-        raise ModelNotIdentified(f"BG/NBD maximum at the edge of the parameter space: "
-                                 f"{dict(zip(('r', 'alpha', 'a', 'b'), np.exp(result.x)))}")
-    r, alpha, a, b = np.exp(result.x)
-    # x purchase times are densities in time, so rescaling time by s changes each
-    # customer's log-likelihood by -x·log(s): report it in the caller's units.
-    log_likelihood = -result.fun * n - np.dot(weight, ux) * np.log(scale)
-    return BgNbdParams(r=float(r), alpha=float(alpha * scale), a=float(a), b=float(b),
-                       log_likelihood=float(log_likelihood), n_customers=int(n))
+    h = histories(x, t_x, T)
+    r, alpha, a, b, log_likelihood = maximise(
+        lambda log_params: _log_likelihood(log_params, h.x, h.t_x, h.T, h.weight), h, "BG/NBD")
+    return BgNbdParams(r=r, alpha=alpha, a=a, b=b, log_likelihood=log_likelihood, n_customers=int(h.n))
 
 
 def p_alive(params: BgNbdParams, x, t_x, T) -> np.ndarray:
@@ -208,7 +133,7 @@ def p_alive(params: BgNbdParams, x, t_x, T) -> np.ndarray:
     P(alive) using the BG/NBD model"): 1 / (1 + δ(x>0) a/(b+x-1) ((α+T)/(α+t_x))^(r+x)).
     A customer with x = 0 is active with certainty: in the BG/NBD, dropout only
     happens right after a repeat purchase."""
-    x, t_x, T = _as_arrays(x, t_x, T)
+    x, t_x, T = as_arrays(x, t_x, T)
     r, alpha, a, b = params.r, params.alpha, params.a, params.b
     result = np.ones_like(x)
     repeat = x > 0
@@ -225,7 +150,7 @@ def expected_purchases(params: BgNbdParams, t, x, t_x, T) -> np.ndarray:
 
     ``t`` is a scalar or an array like x.
     """
-    x, t_x, T = _as_arrays(x, t_x, T)
+    x, t_x, T = as_arrays(x, t_x, T)
     t = np.broadcast_to(np.asarray(t, dtype=float), x.shape)
     if (t < 0).any():
         raise ValueError("the horizon t must be >= 0")
@@ -249,36 +174,12 @@ def _expected_given_alive(params: BgNbdParams, t, x, T) -> np.ndarray:
     with np.errstate(all="ignore"):
         tail = np.power(1.0 - z, a - 1.0) * hyp2f1(a + b - 1.0 - r, a - 1.0, c, z)
         result = c / (a - 1.0) * (1.0 - tail)
-    unreliable = ~np.isfinite(result) | (result < 0) | (np.abs(c) < _NEAR_SINGULAR)
-    if abs(a - 1.0) < _NEAR_SINGULAR:
+    unreliable = ~np.isfinite(result) | (result < 0) | (np.abs(c) < NEAR_SINGULAR)
+    if abs(a - 1.0) < NEAR_SINGULAR:
         unreliable[:] = True
     if unreliable.any():
-        result[unreliable] = _expected_given_alive_by_quadrature(
-            params, t[unreliable], x[unreliable], T[unreliable])
-    return result
-
-
-def _expected_given_alive_by_quadrature(params: BgNbdParams, t, x, T) -> np.ndarray:
-    """The same expectation as a 1-d integral, free of the closed form's cancellations.
-
-    Given activity at T the posterior is λ ~ Gamma(r+x, α+T), p ~ Beta(a, b+x),
-    independent, and an active customer buys (1 - e^(-λpt)) / p more in expectation
-    (the paper's E[X(t) | λ, p]).  Integrating λ out leaves
-    E_p[(1 - (1 + pt/(α+T))^-(r+x)) / p], taken by Gauss-Legendre nodes on the Beta
-    quantile scale, where the Beta density's singularity at p = 0 (a < 1) vanishes.
-    """
-    r, alpha, a, b = params.r, params.alpha, params.a, params.b
-    u, w = np.polynomial.legendre.leggauss(_QUADRATURE_NODES)
-    u, w = (u + 1.0) / 2.0, w / 2.0
-    result = np.empty_like(x)
-    for count in np.unique(x):
-        rows = x == count
-        p = betaincinv(a, b + count, u)[None, :]
-        kappa = (t[rows] / (alpha + T[rows]))[:, None]
-        n = r + count
-        safe_p = np.where(p > 0, p, 1.0)
-        per_node = np.where(p > 0, -np.expm1(-n * np.log1p(p * kappa)) / safe_p, n * kappa)
-        result[rows] = per_node @ w
+        result[unreliable] = expected_given_alive_by_quadrature(
+            r, alpha, a, b, t[unreliable], x[unreliable], T[unreliable], shift=0.0)
     return result
 
 
@@ -291,13 +192,4 @@ def simulate_bgnbd(rng: np.random.Generator, T, r: float, alpha: float, a: float
     before dropout are drawn independently; x is the smaller.  Given n Poisson
     events in (0, T] their times are uniform, so the x-th of them is T·Beta(x, n-x+1).
     """
-    T = np.asarray(T, dtype=float)
-    rate = rng.gamma(r, 1.0 / alpha, size=T.shape)
-    dropout = rng.beta(a, b, size=T.shape)
-    in_window = rng.poisson(rate * T)
-    before_dropout = rng.geometric(dropout)  # dropout comes right after purchase no. J >= 1
-    x = np.minimum(in_window, before_dropout)
-    t_x = np.zeros_like(T)
-    repeat = x > 0
-    t_x[repeat] = T[repeat] * rng.beta(x[repeat], in_window[repeat] - x[repeat] + 1)
-    return x.astype(float), t_x
+    return simulate(rng, T, r, alpha, a, b, shift=0)
