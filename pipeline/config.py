@@ -121,6 +121,21 @@ class MailConfig:
 
 
 @dataclass(frozen=True)
+class InboxConfig:
+    """The follow-up mailbox reps reply to (issue 13); an empty host means no inbox."""
+    address: str = ""
+    host: str = ""
+    port: int = 993
+    security: str = "ssl"
+    user: str = ""
+    password_env: str = "SHOP_INBOX_PASSWORD"
+    folder: str = "INBOX"
+    done_folder: str = "已录入"
+    unreadable_folder: str = "未处理"
+    poll_minutes: int = 15
+
+
+@dataclass(frozen=True)
 class ScheduleConfig:
     time: str = "06:30"
     lock_retry_minutes: int = 15
@@ -142,6 +157,7 @@ class Config:
     tasks: TasksConfig = TasksConfig()
     mail: MailConfig = MailConfig()
     schedule: ScheduleConfig = ScheduleConfig()
+    inbox: InboxConfig = InboxConfig()
     base_dir: Path = Path(".")   # the config file's folder; not a TOML key
 
     def resolve(self, path: str | Path) -> Path:
@@ -181,6 +197,9 @@ CHECKS = {
     "mail.port": (lambda v: 0 < v < 65536, "must be a port number 1–65535"),
     "mail.security": (lambda v: v in ("ssl", "starttls", "none"), 'must be "ssl", "starttls" or "none"'),
     "mail.retries": _NON_NEGATIVE,
+    "inbox.port": (lambda v: 0 < v < 65536, "must be a port number 1–65535"),
+    "inbox.security": (lambda v: v in ("ssl", "starttls", "none"), 'must be "ssl", "starttls" or "none"'),
+    "inbox.poll_minutes": _POSITIVE,
     "schedule.time": _HHMM,
     "schedule.lock_retry_until": _HHMM,
     "schedule.lock_retry_minutes": _POSITIVE,

@@ -60,3 +60,9 @@ def text(key: str, /, **values: object) -> str:
     table = _table()
     template = table[language()].get(key) or table["zh"][key]
     return template.format(**values) if values else template
+
+
+def every_language(key: str) -> tuple[str, ...]:
+    """The text for ``key`` in each language (for reading what a user may type in either)."""
+    table = _table()
+    return tuple(dict.fromkeys(table[lang].get(key) or table["zh"][key] for lang in LANGUAGES))

@@ -131,6 +131,7 @@ class Task:
     record_hint: str         # what to record afterwards, in the user's language
     care_event: str = ""     # "生日（农历八月十五）" / "中秋节" for care tasks
     owner_rep: str = ""      # for unassigned customers: the rep named in the register, if any
+    record_link: str = ""    # the 「记录跟进」 mailto: link, when the shop has a follow-up mailbox
 
 
 @dataclass(frozen=True)

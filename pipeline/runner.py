@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
-from pipeline import demo
+from pipeline import demo, mailbox
 from pipeline.config import Config
 from pipeline.dates import WorkCalendar
 from pipeline.mail import compose as emails
@@ -53,10 +53,10 @@ def run_once(opts: RunOptions) -> RunOutcome:
     day_dir = opts.output / opts.today.isoformat()
     report = None
     try:
-        state, problems, snap = _compute(opts, facts)
+        state, problems, snap, inbox = _compute(opts, facts)
         report = background.start(_write_report, day_dir / "report.xlsx", state, problems, name="report")
-        retry, give_up = _write_back(opts, state, snap, facts)
-        _send_emails(opts, state, problems, facts)
+        retry, give_up = _write_back(opts, state, snap, facts, inbox)
+        _send_emails(opts, state, problems, facts, inbox)
         facts["step"] = "report"   # written beside the steps above; its failure is known here
         report.wait()
         facts["report"] = str(day_dir / "report.xlsx")
@@ -87,7 +87,8 @@ def _write_report(path: Path, state: State, problems: list[Problem]) -> None:
         write_report(path, state, problems)
 
 
-def _compute(opts: RunOptions, facts: dict) -> tuple[State, list[Problem], writeback.FileSnapshot]:
+def _compute(opts: RunOptions, facts: dict):
+    """(state, problems, the register's snapshot as read, the mailbox's facts)."""
     facts["step"] = "read"
     config = opts.config
     if not opts.register.exists() and config.register.create_demo_if_missing:
@@ -101,14 +102,20 @@ def _compute(opts: RunOptions, facts: dict) -> tuple[State, list[Problem], write
     facts["step"] = "validate"
     with stage(text("run.step.validate")):
         register, problems = validate(sheets, config, opts.run_date)
+    facts["step"] = "inbox"     # replies by email join the log before the rules (issue 13)
+    register, inbox = mailbox.take_in(config, register, sheets, opts.output, opts.today, opts.environ,
+                                      _mail_args(opts)[0] if config.inbox.host else None,
+                                      fetching=not opts.dry_run)   # a dry run leaves the mailbox alone
+    if inbox.facts:
+        facts["inbox"] = inbox.facts
     facts["step"] = "rules"
     state, rule_problems = run_stages(State.start(register, opts.today, opts.run_date), config,
                                       each=lambda stages: progress(stages, total=len(stages),
                                                                    desc=text("run.step.rules")))
-    return state, problems + rule_problems, snap
+    return state, problems + rule_problems, snap, inbox
 
 
-def _write_back(opts: RunOptions, state: State, snap, facts: dict):
+def _write_back(opts: RunOptions, state: State, snap, facts: dict, inbox=None):
     """Update the register; when a lock file refused it, also (retry, give_up) for the scheduler."""
     facts["step"] = "writeback"
     if opts.dry_run:
@@ -125,12 +132,16 @@ def _write_back(opts: RunOptions, state: State, snap, facts: dict):
                 result = writeback.update_register(
                     opts.register, state.register.sheet_name("customers"), columns, read_snapshot=snap,
                     backup_dir=backup_dir, keep_backups=opts.config.output.keep_backups,
-                    stamp=opts.today.isoformat())
+                    stamp=opts.today.isoformat(), log=mailbox.log_rows(state.register, inbox))
         except Exception as e:   # disk full, a part it cannot read…: the emails must still go out
             log.exception("write-back failed")   # the register is untouched: the new file replaces it atomically
             result = writeback.WriteResult("refused", text("run.writeback.os_error", error=e), "os_error", None, None)
         facts["writeback"] = {"status": result.status, "reason": result.reason, "reason_code": result.reason_code,
                               "lock_owner": result.lock_owner, "backup": str(result.backup or "")}
+        if inbox is not None:
+            mailbox.written(inbox, result.status, state.register)
+            if inbox.facts:
+                facts["inbox"] = inbox.facts
         summary.write(summary_path, facts)
         return result
 
@@ -154,7 +165,7 @@ def _write_back(opts: RunOptions, state: State, snap, facts: dict):
     return retry, give_up
 
 
-def _send_emails(opts: RunOptions, state: State, problems: list[Problem], facts: dict) -> None:
+def _send_emails(opts: RunOptions, state: State, problems: list[Problem], facts: dict, inbox=None) -> None:
     facts["step"] = "emails"
     config = opts.config
     common, why_not = _mail_args(opts)
@@ -162,10 +173,12 @@ def _send_emails(opts: RunOptions, state: State, problems: list[Problem], facts:
         facts["mail_note"] = why_not
     with stage(text("run.step.emails")):
         # A rep without an address gets a "failed" delivery: reported like any other.
-        rep_mail = [emails.rep_email(d, state, config) for d in state.days if d.role != ROLE_MANAGER]
+        replies = mailbox.for_emails(inbox, emails.previous_working_day(opts.today, config), opts.today) \
+            if inbox is not None else {}
+        rep_mail = [emails.rep_email(d, state, config, replies) for d in state.days if d.role != ROLE_MANAGER]
         delivered = mailer.deliver(rep_mail, config.mail, **common)
         run_facts = {"writeback": facts.get("writeback", {}), "register": opts.register.name,
-                     "failed_deliveries": mailer.failed_deliveries(delivered, rep_mail)}
+                     "failed_deliveries": mailer.failed_deliveries(delivered, rep_mail), "inbox": replies}
         owner_mail = [emails.owner_email(d, state, problems, run_facts, config) for d in state.days
                       if d.role == ROLE_MANAGER]
         delivered += mailer.deliver(owner_mail, config.mail, **common)
