@@ -104,13 +104,13 @@ def body_lines(text: str) -> list[str]:
     """The lines the sender wrote: quoted text of the original email left out."""
     lines = []
     for raw in text.replace("\r\n", "\n").replace("\r", "\n").split("\n"):
-        line = fold(raw)
-        if line.startswith(">"):
+        line, folded = raw.strip(" \t\u3000\xa0"), fold(raw)
+        if folded.startswith(">"):
             continue
-        if _QUOTE_STARTS.match(line):
+        if _QUOTE_STARTS.match(folded):
             break
         if line:
-            lines.append(line)
+            lines.append(line)     # as typed: 内容 keeps its full-width commas
     return lines
 
 
@@ -136,7 +136,7 @@ def parse_reply(subject: str, text: str, sent: date, customer_ids: set[str],
             if problem:
                 bad.append((line, problem))
             continue
-        first = _SPLIT.split(line, maxsplit=1)[0]
+        first = fold(_SPLIT.split(line, maxsplit=1)[0])
         if first.upper() in ids or _ID_LIKE.match(first):
             last_field = ""
             row, problems = _free_line(line, sent, ids, table)
@@ -165,11 +165,11 @@ def _customer_in(text: str, ids: dict[str, str]) -> str | None:
 
 
 def _label(line: str, table: list[tuple[str, str]]) -> tuple[str, str] | None:
-    low = line.lower()
+    low = fold(line).lower()
     for label, name in table:
         if low.startswith(label):
-            rest = line[len(label):]
-            if rest[:1] in (":", "："):
+            rest = line[_typed_length(line, label):]
+            if rest[:1] in (":", "：", "﹕"):
                 return name, rest[1:].strip()
             # Without a colon, only when a space or a non-letter follows (需求明确 / 内容 谈了).
             if not rest or rest[:1].isspace() or not (label.isascii() and rest[:1].isascii() and rest[:1].isalnum()):
@@ -177,9 +177,17 @@ def _label(line: str, table: list[tuple[str, str]]) -> tuple[str, str] | None:
     return None
 
 
+def _typed_length(line: str, label: str) -> int:
+    """How many characters of ``line`` as typed make up the (folded) ``label``."""
+    for end in range(len(label), len(line) + 1):
+        if fold(line[:end]).lower() == label:
+            return end
+    return len(label)
+
+
 def _set_labelled(row: _Row, name: str, value: str, sent: date, ids: dict[str, str]) -> str:
     if name == "customer_id":
-        cid = ids.get(value.upper().replace(" ", ""))
+        cid = ids.get(fold(value).upper().replace(" ", ""))
         if value and cid is None:
             return "unknown_customer"
         row.customer_id = cid or row.customer_id
@@ -199,6 +207,7 @@ def _set_labelled(row: _Row, name: str, value: str, sent: date, ids: dict[str, s
 
 def read_value(name: str, value: str, sent: date):
     """(value, "") or (None, problem code) for one typed field."""
+    value = value if name == "content" else fold(value)
     if name in DATE_FIELDS:
         day = parse_day(value, sent)
         return (day, "") if day else (None, "bad_date")
@@ -215,7 +224,7 @@ def read_value(name: str, value: str, sent: date):
 
 def _free_line(line: str, sent: date, ids: dict[str, str], table) -> tuple[_Row | None, list[str]]:
     first, *words = _SPLIT.split(line)
-    cid = ids.get(first.upper())
+    cid = ids.get(fold(first).upper())
     if cid is None:
         return None, ["unknown_customer"]
     row, problems, after_need = _Row(cid), [], False
@@ -229,7 +238,7 @@ def _free_line(line: str, sent: date, ids: dict[str, str], table) -> tuple[_Row 
             row.values[name] = parsed
             after_need = False
             continue
-        low = word.lower()
+        low = fold(word).lower()
         day = parse_day(word, sent)
         if day is not None:
             name = "expected_close" if after_need and "expected_close" not in row.values else "next_follow_up"

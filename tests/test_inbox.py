@@ -1,0 +1,399 @@
+"""Reps' replies by email into the register, against a real IMAP server (pymap) on 127.0.0.1.
+
+Each test builds a small register, delivers replies into the mailbox with IMAP APPEND,
+runs ``run.py`` (in-process through pipeline.cli.main, or as a real process where one
+is killed), and reads the register back with python-calamine and the zip's parts.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import email
+import json
+import os
+import re
+import subprocess
+import sys
+import zipfile
+from email import policy
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+import python_calamine
+import xlsxwriter
+
+from pipeline.cli import main
+from tests.imap_server import PASSWORD, USER, deliver, folder_subjects, imap_server, reply
+from tests.register_builder import CUSTOMER_HEADER, FOLLOWUP_HEADER, ORDER_HEADER, REPS_HEADER, customer
+
+ROOT = Path(__file__).resolve().parent.parent
+DAY, NEXT_DAY = "2026-11-30", "2026-12-01"
+SENT = dt.datetime(2026, 11, 30, 15, 20)
+WANG, LI, BOSS, LEFT = "wangqiang@example.com", "lina@example.com", "boss@example.com", "zhaolei@example.com"
+REPS = [["王强", WANG, "业务员", "是"], ["李娜", LI, "业务员", "是"], ["陈总", BOSS, "主管", "是"],
+        ["赵磊", LEFT, "业务员", "否"]]
+
+
+@pytest.fixture(scope="module")
+def server():
+    with imap_server() as port:
+        yield port
+
+
+@pytest.fixture
+def port(server):
+    """The server, its mailbox emptied of every folder's messages."""
+    from tests.imap_server import mailbox
+    with mailbox(server) as box:
+        for folder in box.folder.list():
+            box.folder.set(folder.name)
+            uids = [m.uid for m in box.fetch(mark_seen=False, headers_only=True)]
+            if uids:
+                box.delete(uids)
+    return server
+
+
+def customers():
+    return [customer("C0001", "宝安鸿达汽修", "王强", 需求="明确", 预计成交=dt.date(2026, 12, 10)),
+            customer("C0002", "南山顺发配件", "李娜", 需求="潜在"),
+            customer("C0003", "龙岗永安快修", "王强", 需求="潜在")]
+
+
+def build(path: Path, *, log: str = "plain") -> Path:
+    """A small register; ``log``: "plain", "table" (跟进记录 is an Excel table) or "none"."""
+    with xlsxwriter.Workbook(str(path)) as book:
+        book.set_properties({"created": dt.datetime(2026, 1, 1)})
+        dates = book.add_format({"num_format": "yyyy-mm-dd"})
+        sheets = {"客户": [CUSTOMER_HEADER, *customers()],
+                  "销售": [ORDER_HEADER, [dt.date(2026, 10, 1), "C0001", "S1", 1200.0, 1200.0, None]],
+                  "业务员": [REPS_HEADER, *REPS]}
+        followups = [[dt.date(2026, 11, 2), "C0001", "王强", "电话", "问了机油价格", "明确", dt.date(2026, 12, 10), 4, None]]
+        for name, rows in sheets.items():
+            sheet = book.add_worksheet(name)
+            for r, row in enumerate(rows):
+                for c, value in enumerate(row):
+                    _cell(sheet, r, c, value, dates)
+            if name == "客户" and log != "none":
+                sheet_log = book.add_worksheet("跟进记录")
+                if log == "table":
+                    sheet_log.add_table(0, 0, len(followups), len(FOLLOWUP_HEADER) - 1, {
+                        "name": "FollowUps", "columns": [{"header": h} for h in FOLLOWUP_HEADER]})
+                for r, row in enumerate([FOLLOWUP_HEADER, *followups]):
+                    for c, value in enumerate(row):
+                        _cell(sheet_log, r, c, value, dates)
+    return path
+
+
+def _cell(sheet, r, c, value, dates):
+    if value is None:
+        return
+    if isinstance(value, dt.date):
+        sheet.write_datetime(r, c, dt.datetime.combine(value, dt.time()), dates)
+    elif isinstance(value, (int, float)):
+        sheet.write_number(r, c, value)
+    else:
+        sheet.write_string(r, c, value)
+
+
+def config(tmp: Path, port: int, extra: str = "") -> Path:
+    path = tmp / "config.toml"
+    path.write_text(f"""
+[register]
+path = "register.xlsx"
+create_demo_if_missing = false
+[inbox]
+address = "followup@shop.example"
+host = "127.0.0.1"
+port = {port}
+security = "none"
+user = "{USER}"
+password_env = "TEST_INBOX_PASSWORD"
+{extra}
+""", encoding="utf-8")
+    return path
+
+
+def run(tmp: Path, day: str = NEXT_DAY) -> int:
+    return main(["--config", str(tmp / "config.toml"), "--date", day],
+                environ={"TEST_INBOX_PASSWORD": PASSWORD})
+
+
+def log_rows(path: Path, sheet: str = "跟进记录") -> list[list]:
+    return python_calamine.CalamineWorkbook.from_path(str(path)).get_sheet_by_name(sheet).to_python()
+
+
+def customer_row(path: Path, cid: str) -> dict:
+    rows = log_rows(path, "客户")
+    return next(dict(zip(rows[0], r)) for r in rows[1:] if r[0] == cid)
+
+
+def parts(path: Path) -> dict[str, bytes]:
+    with zipfile.ZipFile(path) as z:
+        return {n: z.read(n) for n in z.namelist()}
+
+
+def journal(tmp: Path) -> list[dict]:
+    lines = (tmp / "output" / "inbox" / "journal.jsonl").read_text(encoding="utf-8").splitlines()
+    return [json.loads(line) for line in lines]
+
+
+def outbox_text(tmp: Path, day: str, name: str) -> str:
+    msg = email.message_from_bytes((tmp / "output" / day / "outbox" / f"{name}.eml").read_bytes(),
+                                   policy=policy.default)
+    return msg.get_body(("plain",)).get_content()
+
+
+def summary(tmp: Path, day: str = NEXT_DAY) -> dict:
+    return json.loads((tmp / "output" / day / "summary.json").read_text(encoding="utf-8"))
+
+
+@pytest.fixture
+def shop(tmp_path, port):
+    build(tmp_path / "register.xlsx")
+    config(tmp_path, port)
+    return tmp_path
+
+
+def settled(tmp: Path) -> bytes:
+    """Run the day once with an empty mailbox so the computed columns are in place."""
+    assert run(tmp) == 0
+    return (tmp / "register.xlsx").read_bytes()
+
+
+# --- a good reply, from the link in the morning email ------------------------------------
+
+def link_target(tmp: Path, day: str, rep: str, cid: str) -> tuple[str, str, str]:
+    """(to, subject, body) of the 「记录跟进」 link on ``cid``'s card in ``rep``'s .eml."""
+    msg = email.message_from_bytes((tmp / "output" / day / "outbox" / f"rep-{rep}.eml").read_bytes(),
+                                   policy=policy.default)
+    assert msg["Reply-To"] == "followup@shop.example"
+    links = re.findall(r'href="(mailto:[^"]+)"', msg.get_body(("html",)).get_content())
+    link = next(l.replace("&amp;", "&") for l in links if cid in parse_qs(urlsplit(l.replace("&amp;", "&")).query)["subject"][0])
+    target = urlsplit(link)
+    query = parse_qs(target.query)
+    return target.path, query["subject"][0], query["body"][0]
+
+
+def test_a_reply_from_the_link_is_recorded_regraded_and_shown_next_morning(shop, port):
+    assert run(shop, DAY) == 0
+    to, subject, body = link_target(shop, DAY, "王强", "C0001")
+    assert to == "followup@shop.example" and "C0001" in subject
+    assert body == "方式：\r\n内容：\r\n需求：\r\n预计成交：\r\n满意度：\r\n下次跟进：\r\n"
+    filled = (body.replace("方式：", "方式：电话").replace("内容：", "内容：客户说明年再说，今年不进了")
+              .replace("需求：", "需求：无").replace("下次跟进：", "下次跟进：12月20日"))
+    before = parts(shop / "register.xlsx")
+    assert customer_row(shop / "register.xlsx", "C0001")["等级"] == "A"
+    deliver(port, reply(f"王强 <{WANG}>", subject, filled, when=SENT))
+
+    assert run(shop) == 0
+    register = shop / "register.xlsx"
+    rows = log_rows(register)
+    assert rows[0][-1] == "来源"
+    assert rows[-1] == [dt.date(2026, 11, 30), "C0001", "王强", "电话", "客户说明年再说，今年不进了", "无", "",
+                        "", dt.date(2026, 12, 20), "邮件 2026-11-30 15:20"]
+    row = customer_row(register, "C0001")
+    assert row["等级"] == "E" and row["下次跟进"] == dt.date(2026, 12, 20)
+    after = parts(register)
+    changed = {n for n in before if before[n] != after[n]}
+    assert changed <= {"xl/worksheets/sheet1.xml", "xl/worksheets/sheet2.xml"} and "xl/worksheets/sheet2.xml" in changed
+    assert set(before) == set(after)
+    text = outbox_text(shop, NEXT_DAY, "rep-王强")
+    assert text.index("你用邮件记录的跟进已录入（1 条）") < text.index("今天")
+    assert "宝安鸿达汽修（C0001）：电话 客户说明年再说，今年不进了 无 → 现在 E 级，下次跟进 12月20日" in text
+    assert "王强：台账 0，邮件 1" in outbox_text(shop, NEXT_DAY, "owner-陈总")
+    assert folder_subjects(port, "已录入") == [subject] and folder_subjects(port, "INBOX") == []
+
+    # A second run with the same mailbox adds nothing.
+    assert run(shop) == 0
+    assert len(log_rows(register)) == len(rows)
+
+
+def test_several_customers_in_one_reply_to_the_morning_email(shop, port):
+    settled(shop)
+    body = ("C0001 电话 谈了下季度机油 明确 12-20\n"
+            "ｃ０００３　拜访　送了样品，客户满意　满意度５　下周一\n\n"
+            "发自我的iPhone\n\n在 2026年11月30日 06:30，客户跟进助手 写道：\n> 1. 宝安鸿达汽修 [A]\n")
+    deliver(port, reply(WANG, "Re: 今日跟进 · 王强", body, when=SENT))
+    assert run(shop) == 0
+    rows = log_rows(shop / "register.xlsx")[-2:]
+    assert rows[0][:9] == [dt.date(2026, 11, 30), "C0001", "王强", "电话", "谈了下季度机油", "明确",
+                           dt.date(2026, 12, 20), "", ""]
+    assert rows[1][:9] == [dt.date(2026, 11, 30), "C0003", "王强", "拜访", "送了样品，客户满意", "", "", 5.0,
+                           dt.date(2026, 12, 7)]
+
+
+@pytest.mark.parametrize("sender, body, auth, why", [
+    ("stranger@evil.example", "C0001 电话 谈了", None, "不是「业务员」表里在职业务员或主管的邮箱"),
+    (LEFT, "C0001 电话 谈了", None, "不是「业务员」表里在职业务员或主管的邮箱"),
+    (WANG, "C0002 电话 谈了", None, "客户 C0002 不是你负责的客户"),
+    (WANG, "C0001 电话 谈了", "mx.shop.example; dkim=fail header.d=example.com; spf=pass; dmarc=fail",
+     "发件服务器的验证没有通过（dkim, dmarc）"),
+    (WANG, "C9999 电话 谈了", None, "台账里没有这个客户编号"),
+    (WANG, "好的收到", None, "没有找到要记录的内容"),
+    (WANG, "C0001 电话 谈了 需求:很想要", None, "需求只能写 明确、潜在 或 无"),
+])
+def test_a_refused_reply_leaves_the_register_keeps_the_message_and_tells_sender_and_boss(
+        shop, port, sender, body, auth, why):
+    original = settled(shop)
+    deliver(port, reply(sender, "Re: 今日跟进", body, when=SENT, auth_results=auth))
+    assert run(shop) == 0
+    assert (shop / "register.xlsx").read_bytes() == original
+    assert folder_subjects(port, "未处理") == ["Re: 今日跟进"] and folder_subjects(port, "INBOX") == []
+    replies = list((shop / "output" / NEXT_DAY / "outbox").glob("inbox_reply-*.eml"))
+    assert len(replies) == 1
+    answer = email.message_from_bytes(replies[0].read_bytes(), policy=policy.default)
+    assert answer["To"].addresses[0].addr_spec == sender
+    assert why in answer.get_body(("plain",)).get_content()
+    assert "C0015 电话 谈了下季度机油 明确 12-20" in answer.get_body(("plain",)).get_content()
+    boss = outbox_text(shop, NEXT_DAY, "owner-陈总")
+    assert "1 封回复无法录入" in boss and why in boss and sender in boss
+    # Run again: the sender is not told twice, nothing is written.
+    assert run(shop) == 0
+    assert len(list((shop / "output" / NEXT_DAY / "outbox").glob("inbox_reply-*.eml"))) == 1
+    assert (shop / "register.xlsx").read_bytes() == original
+
+
+def test_a_boss_may_record_for_any_customer(shop, port):
+    settled(shop)
+    deliver(port, reply(BOSS, "x", "C0002 微信 报价已发 潜在", when=SENT))
+    assert run(shop) == 0
+    assert log_rows(shop / "register.xlsx")[-1][1:5] == ["C0002", "陈总", "微信", "报价已发"]
+
+
+def test_the_same_message_fetched_twice_gives_one_row(shop, port):
+    settled(shop)
+    message = reply(WANG, "x", "C0001 电话 谈了", when=SENT, message_id="<same@phone.example>")
+    deliver(port, message)
+    assert run(shop) == 0
+    deliver(port, message)                      # delivered again (a forward, a copy back to INBOX)
+    assert run(shop) == 0
+    assert sum(r[1] == "C0001" and r[4] == "谈了" for r in log_rows(shop / "register.xlsx")) == 1
+    assert folder_subjects(port, "已录入") == ["x", "x"]
+
+
+_KILL_AFTER = """
+import os, signal, sys
+import {module} as target
+real = target.{name}
+def crashing(*args, **kwargs):
+    result = real(*args, **kwargs)
+    os.kill(os.getpid(), signal.SIGKILL)
+    return result
+target.{name} = crashing
+{patch_more}
+from pipeline.cli import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def killed_run(tmp: Path, module: str, name: str, patch_more: str = "") -> int:
+    """run.py in its own process, killed (SIGKILL) right after ``module.name`` returns."""
+    script = _KILL_AFTER.format(module=module, name=name, patch_more=patch_more)
+    result = subprocess.run([sys.executable, "-c", script, "--config", str(tmp / "config.toml"), "--date", NEXT_DAY],
+                            cwd=ROOT, env={**os.environ, "TEST_INBOX_PASSWORD": PASSWORD, "PYTHONPATH": str(ROOT)},
+                            capture_output=True, timeout=300)
+    return result.returncode
+
+
+def test_a_run_killed_between_journal_and_move_gives_one_row(shop, port):
+    original = settled(shop)
+    deliver(port, reply(WANG, "x", "C0001 电话 谈了", when=SENT))
+    # Killed after the verdict is journalled, before the message is moved.
+    assert killed_run(shop, "pipeline.inbox.journal", "Journal.record") == -9
+    assert (shop / "register.xlsx").read_bytes() == original
+    assert folder_subjects(port, "INBOX") == ["x"] and journal(shop)[0]["status"] == "accepted"
+    assert run(shop) == 0
+    assert sum(r[1] == "C0001" and r[4] == "谈了" for r in log_rows(shop / "register.xlsx")) == 1
+    assert folder_subjects(port, "INBOX") == [] and folder_subjects(port, "已录入") == ["x"]
+
+
+def test_a_run_killed_after_writing_before_the_journal_knows_gives_one_row(shop, port):
+    settled(shop)
+    deliver(port, reply(WANG, "x", "C0001 电话 谈了", when=SENT))
+    # Killed right after the register was replaced, before the journal noted the rows written.
+    assert killed_run(shop, "pipeline.writeback.update", "_update") == -9
+    assert sum(r[4] == "谈了" for r in log_rows(shop / "register.xlsx")) == 1
+    assert not any(e.get("written") for e in journal(shop))
+    assert run(shop) == 0
+    assert sum(r[4] == "谈了" for r in log_rows(shop / "register.xlsx")) == 1
+    assert any(e.get("written") for e in journal(shop))
+
+
+def test_a_locked_register_keeps_the_rows_waiting_but_uses_them_tonight(shop, port):
+    original = settled(shop)
+    lock = shop / "~$register.xlsx"
+    lock.write_bytes(b"\x06" + "王强".encode("utf-16-le") + b" " * 40)
+    deliver(port, reply(WANG, "x", "C0001 电话 不要了 无", when=SENT))
+    assert run(shop) == 0
+    assert (shop / "register.xlsx").read_bytes() == original
+    report = python_calamine.CalamineWorkbook.from_path(str(shop / "output" / NEXT_DAY / "report.xlsx"))
+    sheet = report.get_sheet_by_name(report.sheet_names[1]).to_python()
+    grades = {r[sheet[0].index("客户编号")]: r[sheet[0].index("等级")] for r in sheet[1:]}
+    assert grades["C0001"] == "E"                   # tonight's rules used the waiting row
+    assert "已录入（1 条）" in outbox_text(shop, NEXT_DAY, "rep-王强")
+    assert summary(shop)["inbox"]["pending_rows"] == 1
+    lock.unlink()
+    assert run(shop) == 0
+    assert sum(r[4] == "不要了" for r in log_rows(shop / "register.xlsx")) == 1
+    assert run(shop) == 0
+    assert sum(r[4] == "不要了" for r in log_rows(shop / "register.xlsx")) == 1
+
+
+def test_a_log_that_is_an_excel_table_grows_over_the_new_rows_and_column(tmp_path, port):
+    build(tmp_path / "register.xlsx", log="table")
+    config(tmp_path, port)
+    settled(tmp_path)
+    deliver(port, reply(WANG, "x", "C0001 电话 谈了\nC0003 微信 发了报价", when=SENT))
+    assert run(tmp_path) == 0
+    table = parts(tmp_path / "register.xlsx")["xl/tables/table1.xml"].decode()
+    assert 'ref="A1:J4"' in table and 'name="来源"' in table and 'count="10"' in table
+    assert [r[1] for r in log_rows(tmp_path / "register.xlsx")] == ["客户编号", "C0001", "C0001", "C0003"]
+    import openpyxl      # the file opens in a spreadsheet library, table and all
+    book = openpyxl.load_workbook(tmp_path / "register.xlsx")
+    assert book["跟进记录"].tables["FollowUps"].ref == "A1:J4"
+
+
+def test_a_register_without_a_log_gets_one_with_headers(tmp_path, port):
+    build(tmp_path / "register.xlsx", log="none")
+    config(tmp_path, port)
+    settled(tmp_path)
+    before = parts(tmp_path / "register.xlsx")
+    deliver(port, reply(WANG, "记录跟进 C0001", "方式：电话\n内容：谈了\n下次跟进：明天", when=SENT))
+    assert run(tmp_path) == 0
+    rows = log_rows(tmp_path / "register.xlsx")
+    assert rows[0] == [*FOLLOWUP_HEADER, "来源"]
+    assert rows[1] == [dt.date(2026, 11, 30), "C0001", "王强", "电话", "谈了", "", "", "", dt.date(2026, 12, 1),
+                       "邮件 2026-11-30 15:20"]
+    after = parts(tmp_path / "register.xlsx")
+    assert set(after) - set(before) == {"xl/worksheets/sheet4.xml"}
+    assert {n for n in before if before[n] != after[n]} <= {
+        "xl/worksheets/sheet1.xml", "xl/workbook.xml", "xl/_rels/workbook.xml.rels", "[Content_Types].xml"}
+    assert run(tmp_path) == 0          # the next night reads the new sheet like any other
+    assert summary(tmp_path)["status"] == "ok"
+    assert len(log_rows(tmp_path / "register.xlsx")) == 2
+
+
+def test_a_reply_to_an_english_email(shop, port):
+    config(shop, port, extra='[locale]\nlanguage = "en"\n')
+    assert run(shop, DAY) == 0
+    to, subject, body = link_target(shop, DAY, "王强", "C0001")
+    assert subject.startswith("Record follow-up C0001")
+    assert body.startswith("Method: \r\nContent: \r\nNeed: \r\nExpected close: ")
+    filled = body.replace("Method: ", "Method: phone").replace("Content: ", "Content: asked about brake pads") \
+        .replace("Need: ", "Need: latent").replace("Next follow-up: ", "Next follow-up: next Monday")
+    deliver(port, reply(WANG, subject, filled, when=SENT))
+    assert run(shop) == 0
+    assert log_rows(shop / "register.xlsx")[-1] == [
+        dt.date(2026, 11, 30), "C0001", "王强", "phone", "asked about brake pads", "潜在", "", "",
+        dt.date(2026, 12, 7), "Email 2026-11-30 15:20"]
+    assert "Your follow-ups sent by email were recorded (1)" in outbox_text(shop, NEXT_DAY, "rep-王强")
+
+
+def test_without_an_inbox_the_emails_have_no_link_and_no_reply_to(tmp_path, port):
+    build(tmp_path / "register.xlsx")
+    (tmp_path / "config.toml").write_text('[register]\npath = "register.xlsx"\n', encoding="utf-8")
+    assert run(tmp_path, DAY) == 0
+    msg = email.message_from_bytes((tmp_path / "output" / DAY / "outbox" / "rep-王强.eml").read_bytes(),
+                                   policy=policy.default)
+    assert msg["Reply-To"] is None and "mailto:" not in msg.get_body(("html",)).get_content()
+    assert not (tmp_path / "output" / "inbox").exists()
