@@ -21,7 +21,7 @@ from pipeline.config import Config, ConfigError, load_config
 from pipeline.messages import text
 from pipeline.ops import runlock, runlog, summary
 from pipeline.ops.scheduler import RunOutcome, install_signal_handlers, run_forever
-from pipeline.runner import RunOptions, run_once
+from pipeline.runner import RunOptions, poll_inbox, run_once
 
 RUN_LOCK, SCHEDULE_LOCK = "run.lock", "schedule.lock"
 PROJECT_DIR = Path(__file__).resolve().parent.parent
@@ -108,10 +108,13 @@ def _schedule(config: Config, output: Path, options) -> int:
         return replace(outcome, retry_writeback=_under_lock(output, outcome.retry_writeback, False),
                        give_up_writeback=_under_lock(output, outcome.give_up_writeback, None))
 
+    # Between nights the follow-up mailbox is read every [inbox] poll_minutes (issue 13).
+    poll = _under_lock(output, lambda: poll_inbox(options(date.today())), None) if config.inbox.host else None
     restore = install_signal_handlers(stop)
     try:
         with schedule_lock:
-            run_forever(nightly, config.schedule, state_file=output / "schedule-state.json", stop=stop)
+            run_forever(nightly, config.schedule, state_file=output / "schedule-state.json", stop=stop,
+                        poll=poll, poll_minutes=config.inbox.poll_minutes)
     except KeyboardInterrupt:
         return 130
     finally:

@@ -75,6 +75,15 @@ def run_once(opts: RunOptions) -> RunOutcome:
         summary.write(day_dir / "summary.json", facts)
 
 
+def poll_inbox(opts: RunOptions) -> dict:
+    """Between nights (--schedule): read the follow-up mailbox, answer refusals, journal the
+    rows; the register is written by the night's run, not here (a rep may have it open)."""
+    register, _ = validate(read_workbook(opts.register), opts.config, opts.run_date)
+    _, inbox = mailbox.take_in(opts.config, register, {}, opts.output, opts.today, opts.environ,
+                               _mail_args(opts)[0])
+    return inbox.facts
+
+
 def _quietly(step) -> None:
     try:
         step()

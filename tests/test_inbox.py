@@ -397,3 +397,36 @@ def test_without_an_inbox_the_emails_have_no_link_and_no_reply_to(tmp_path, port
                                    policy=policy.default)
     assert msg["Reply-To"] is None and "mailto:" not in msg.get_body(("html",)).get_content()
     assert not (tmp_path / "output" / "inbox").exists()
+
+
+def test_a_poll_between_nights_reads_the_mailbox_but_leaves_the_register_to_the_night(shop, port):
+    from pipeline.config import load_config
+    from pipeline.runner import RunOptions, poll_inbox
+    original = settled(shop)
+    deliver(port, reply(WANG, "x", "C0001 电话 谈了", when=SENT),
+            reply("stranger@evil.example", "y", "C0001 电话 谈了", when=SENT))
+    config_ = load_config(shop / "config.toml")
+    opts = RunOptions(config=config_, today=date_(NEXT_DAY), run_date=date_(NEXT_DAY),
+                      register=shop / "register.xlsx", output=shop / "output",
+                      environ={"TEST_INBOX_PASSWORD": PASSWORD})
+    facts = poll_inbox(opts)
+    assert (facts["accepted"], facts["refused"]) == (1, 1)
+    assert (shop / "register.xlsx").read_bytes() == original
+    assert folder_subjects(port, "已录入") == ["x"] and folder_subjects(port, "未处理") == ["y"]
+    assert len(list((shop / "output" / NEXT_DAY / "outbox").glob("inbox_reply-*.eml"))) == 1
+    assert run(shop) == 0
+    assert sum(r[4] == "谈了" for r in log_rows(shop / "register.xlsx")) == 1
+
+
+def date_(text: str) -> dt.date:
+    return dt.date.fromisoformat(text)
+
+
+def test_an_unreachable_mailbox_is_one_line_and_the_run_goes_on(tmp_path):
+    from tests.imap_server import free_port
+    build(tmp_path / "register.xlsx")
+    config(tmp_path, free_port())
+    assert run(tmp_path) == 0
+    facts = summary(tmp_path)
+    assert facts["status"] == "ok" and "跟进邮箱连不上" in facts["inbox"]["error"]
+    assert "跟进邮箱连不上" in outbox_text(tmp_path, NEXT_DAY, "owner-陈总")
