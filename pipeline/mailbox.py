@@ -118,7 +118,7 @@ def written(run: InboxRun, status: str, register: Register) -> None:
     if status == "written":
         keys = sorted({r["key"] for r in run.rows})
         run.journal.mark(keys, written=datetime.now().isoformat(timespec="seconds"))
-        run.facts["written_rows"] = len(run.rows)
+        run.facts["written_rows"], run.facts["pending_rows"] = len(run.rows), 0
         log.info(text("inbox.written", rows=len(run.rows), sheet=email_rows.log_sheet_name(register)))
         run.rows = []
     else:
