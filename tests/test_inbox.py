@@ -299,7 +299,7 @@ def test_a_run_killed_between_journal_and_move_gives_one_row(shop, port):
     original = settled(shop)
     deliver(port, reply(WANG, "x", "C0001 电话 谈了", when=SENT))
     # Killed after the verdict is journalled, before the message is moved.
-    assert killed_run(shop, "pipeline.inbox.journal", "Journal.record") == -9
+    assert killed_run(shop, "pipeline.inbox.journal", "Journal.record_all") == -9
     assert (shop / "register.xlsx").read_bytes() == original
     assert folder_subjects(port, "INBOX") == ["x"] and journal(shop)[0]["status"] == "accepted"
     assert run(shop) == 0
@@ -430,3 +430,26 @@ def test_an_unreachable_mailbox_is_one_line_and_the_run_goes_on(tmp_path):
     facts = summary(tmp_path)
     assert facts["status"] == "ok" and "跟进邮箱连不上" in facts["inbox"]["error"]
     assert "跟进邮箱连不上" in outbox_text(tmp_path, NEXT_DAY, "owner-陈总")
+
+
+@pytest.mark.parametrize("log", ["plain", "table"])
+def test_later_replies_go_under_the_earlier_ones_leaving_every_other_byte(tmp_path, port, log):
+    build(tmp_path / "register.xlsx", log=log)
+    config(tmp_path, port)
+    settled(tmp_path)
+    deliver(port, reply(WANG, "x", "C0001 电话 第一次", when=SENT))
+    assert run(tmp_path) == 0
+    sheet = "xl/worksheets/sheet2.xml"
+    before = parts(tmp_path / "register.xlsx")[sheet]
+    deliver(port, reply(WANG, "y", "C0003 微信 第二次 下周一", when=SENT + dt.timedelta(hours=1)))
+    assert run(tmp_path) == 0
+    after = parts(tmp_path / "register.xlsx")[sheet]
+    # The second append only inserts the new row before </sheetData> and grows <dimension>.
+    end = before.index(b"</sheetData>")
+    assert after.startswith(before[:before.index(b"<dimension")]) and after.endswith(before[end:])
+    assert after.count(b"<row ") == before.count(b"<row ") + 1
+    rows = log_rows(tmp_path / "register.xlsx")
+    assert [r[4] for r in rows[-2:]] == ["第一次", "第二次"]
+    assert rows[-1][-1] == "邮件 2026-11-30 16:20" and rows[-1][-2] == dt.date(2026, 12, 7)
+    if log == "table":
+        assert 'ref="A1:J4"' in parts(tmp_path / "register.xlsx")["xl/tables/table1.xml"].decode()

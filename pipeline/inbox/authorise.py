@@ -48,9 +48,14 @@ def find_sender(address: str, reps: pd.DataFrame) -> Sender | None:
     return None
 
 
-def foreign_customers(sender: Sender, rows: Sequence[dict], customers: pd.DataFrame) -> list[str]:
-    """The customer ids in ``rows`` the sender may not record for (a 主管 may record any)."""
+def owners(customers: pd.DataFrame) -> dict[str, str]:
+    """Customer id -> the rep the register gives them."""
+    return dict(zip(customers["customer_id"], customers["rep"]))
+
+
+def foreign_customers(sender: Sender, rows: Sequence[dict], owner: dict[str, str]) -> list[str]:
+    """The customer ids in ``rows`` the sender may not record for (a 主管 may record any);
+    ``owner`` as ``owners`` gives it."""
     if sender.role == schema.ROLE_MANAGER:
         return []
-    owner = dict(zip(customers["customer_id"], customers["rep"]))
     return list(dict.fromkeys(r["customer_id"] for r in rows if owner.get(r["customer_id"]) != sender.name))

@@ -22,7 +22,7 @@ from pipeline.config import InboxConfig
 from pipeline.inbox import authorise
 from pipeline.inbox.fetch import Message
 from pipeline.inbox.journal import Journal
-from pipeline.inbox.parse import parse_reply
+from pipeline.inbox.parse import id_lookup, parse_reply
 from pipeline.messages import every_language, text
 from pipeline.model import Register
 
@@ -43,8 +43,25 @@ def link_labels() -> dict[str, tuple[str, ...]]:
     return {name: every_language(f"inbox.label.{name}") for name in REPLY_FIELDS}
 
 
-def judge(message: Message, register: Register, today: date) -> dict:
+@dataclass(frozen=True)
+class Known:
+    """What judging needs from the register, looked up once per pass."""
+    register: Register
+    ids: dict[str, str]            # ID.upper() -> customer id
+    owner: dict[str, str]          # customer id -> rep
+    labels: dict[str, tuple[str, ...]]
+
+    @classmethod
+    def of(cls, register: Register) -> "Known":
+        customers = register.customers[~register.customers["blocked"].astype(bool)]
+        return cls(register, id_lookup(set(customers["customer_id"]) - {""}), authorise.owners(customers),
+                   link_labels())
+
+
+def judge(message: Message, known: Known | Register, today: date) -> dict:
     """The journal entry for one new message: accepted with rows, or refused with reasons."""
+    known = known if isinstance(known, Known) else Known.of(known)
+    register = known.register
     sent = message.sent or datetime.combine(today, datetime.min.time())
     entry = {"key": message.key, "sender": message.sender, "subject": message.subject,
              "received": sent.isoformat(timespec="minutes"), "rep": "", "rows": [], "problems": []}
@@ -57,12 +74,11 @@ def judge(message: Message, register: Register, today: date) -> dict:
         problems.append({"code": "stranger", "line": message.sender})
     rows: list[dict] = []
     if not problems:
-        ids = set(register.customers.loc[~register.customers["blocked"].astype(bool), "customer_id"]) - {""}
-        reply = parse_reply(message.subject, message.text, sent.date(), ids, link_labels())
+        reply = parse_reply(message.subject, message.text, sent.date(), known.ids, known.labels)
         problems += [{"code": code, "line": line} for line, code in reply.not_understood]
         rows = [dict(r, rep=sender.name, source=source_text(sent)) for r in reply.rows]
         problems += [{"code": "not_your_customer", "line": cid}
-                     for cid in authorise.foreign_customers(sender, rows, register.customers)]
+                     for cid in authorise.foreign_customers(sender, rows, known.owner)]
         entry["rep"] = sender.name
     entry["status"] = REFUSED if problems else ACCEPTED
     entry["problems"] = problems
@@ -81,11 +97,14 @@ def take_in(box, config: InboxConfig, messages: Sequence[Message], register: Reg
     from pipeline.inbox import fetch
     intake = Intake()
     to_folder: dict[str, list[str]] = {config.done_folder: [], config.unreadable_folder: []}
+    known = Known.of(register) if messages else None
+    verdicts: dict[str, dict] = {}
     for message in messages:
-        if not journal.has(message.key):
-            entry = judge(message, register, today)
-            journal.record(entry)           # durable before the message leaves the inbox
-            intake.new.append(journal.get(message.key))
+        if not journal.has(message.key) and message.key not in verdicts:
+            verdicts[message.key] = judge(message, known, today)
+    journal.record_all(list(verdicts.values()))     # durable before any message leaves the inbox
+    intake.new = [journal.get(key) for key in verdicts]
+    for message in messages:
         status = journal.get(message.key).get("status")
         to_folder[config.done_folder if status == ACCEPTED else config.unreadable_folder].append(message.uid)
     if any(to_folder.values()):

@@ -41,17 +41,24 @@ class Journal:
 
     def record(self, entry: dict) -> None:
         """Append ``entry`` (must hold "key") and make it durable before returning."""
-        line = json.dumps(_plain(entry), ensure_ascii=False)
+        self.record_all([entry])
+
+    def record_all(self, entries: list[dict]) -> None:
+        """Append ``entries`` with one flush to disk (durable before this returns)."""
+        if not entries:
+            return
+        lines = [json.dumps(_plain(entry), ensure_ascii=False) for entry in entries]
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with self.path.open("a", encoding="utf-8") as f:
-            f.write(line + "\n")
+            f.write("".join(line + "\n" for line in lines))
             f.flush()
             os.fsync(f.fileno())
-        self.entries.setdefault(entry["key"], {}).update(json.loads(line))
+        for line in lines:
+            item = json.loads(line)
+            self.entries.setdefault(item["key"], {}).update(item)
 
     def mark(self, keys, **fields) -> None:
-        for key in keys:
-            self.record({"key": key, **fields})
+        self.record_all([{"key": key, **fields} for key in keys])
 
     def accepted(self) -> list[dict]:
         return [e for e in self.entries.values() if e.get("status") == "accepted"]

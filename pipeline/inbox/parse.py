@@ -114,10 +114,11 @@ def body_lines(text: str) -> list[str]:
     return lines
 
 
-def parse_reply(subject: str, text: str, sent: date, customer_ids: set[str],
+def parse_reply(subject: str, text: str, sent: date, customer_ids,
                 label_words: dict[str, tuple[str, ...]] | None = None) -> Reply:
-    """The follow-up rows in a reply sent on ``sent``; ids are matched case-insensitively."""
-    ids = {cid.upper(): cid for cid in customer_ids}
+    """The follow-up rows in a reply sent on ``sent``; ids are matched case-insensitively
+    (``customer_ids``: the ids, or a ready {ID.upper(): id} mapping when reading many)."""
+    ids = customer_ids if isinstance(customer_ids, dict) else id_lookup(customer_ids)
     table = labels(label_words)
     subject_id = _customer_in(fold(subject), ids)
     labelled: _Row | None = None
@@ -155,6 +156,10 @@ def parse_reply(subject: str, text: str, sent: date, customer_ids: set[str],
     if not rows and not bad:
         bad.append(("", "nothing_found"))
     return Reply(tuple(_finish(r, sent) for r in rows), tuple(bad), tuple(ignored))
+
+
+def id_lookup(customer_ids) -> dict[str, str]:
+    return {cid.upper(): cid for cid in customer_ids}
 
 
 def _customer_in(text: str, ids: dict[str, str]) -> str | None:

@@ -16,6 +16,7 @@ reads back identical and every appended cell holds what was meant.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -68,6 +69,7 @@ class Appended:
     cells: dict[tuple[int, int], tuple[str, object]]   # (row, column) -> (kind, value)
     header_cells: frozenset[tuple[int, int]]     # header cells added in row 1
     new_parts: tuple[str, ...] = ()
+    splice: tuple[int, bytes, bytes, bytes] | None = None   # fast path: (at, rows, old dim, new dim)
 
 
 def append_log(package: Package, log: LogAppend, styles: StyleBook, date1904: bool,
@@ -81,9 +83,12 @@ def append_log(package: Package, log: LogAppend, styles: StyleBook, date1904: bo
         return _into_new_sheet(package, log, styles, date1904, replaced, added)
     xml = package.read(parts.sheet)
     tables = {p: package.xml(p) for p in parts.tables}
-    new_xml, appended, header_added = _append(xml, parts.sheet, log, styles, date1904,
-                                               lambda wanted: shared_strings(package, parts.shared_strings, wanted),
-                                               tables)
+    shared = lambda wanted: shared_strings(package, parts.shared_strings, wanted)   # noqa: E731
+    spliced = _splice(xml, parts.sheet, log, styles, date1904, shared, tables)
+    if spliced is not None:
+        new_xml, appended, header_added = spliced
+    else:
+        new_xml, appended, header_added = _append(xml, parts.sheet, log, styles, date1904, shared, tables)
     replaced[parts.sheet] = new_xml
     for part, table in tables.items():
         if _grow_table_rows(table, appended, header_added):
@@ -99,14 +104,7 @@ def _append(xml: bytes, part: str, log: LogAppend, styles: StyleBook, date1904: 
             raise PackageError("log_table_totals", table.get("name", ""))
     places, header_added = _place(log, headers, max(scan.last_column, max(headers, default=0)))
     first = scan.last_valued + 1
-    wanted: dict[int, dict[int, tuple[str, object]]] = {}
-    for offset, row in enumerate(log.rows):
-        cells = {}
-        for name, column in places.items():
-            value = row.get(name)
-            if value is not None and not is_missing(value) and value != "":
-                cells[column] = (KINDS.get(name, "text"), value)
-        wanted[first + offset] = cells
+    wanted = _wanted(log, places, first)
     writer = _Writer(wanted, {c: h for c, h in header_added}, scan.styles_above, styles, date1904)
     root, chunks = rewrite_sheet(xml, part, writer)
     last_column = max([*places.values(), 1])
@@ -117,6 +115,69 @@ def _append(xml: bytes, part: str, log: LogAppend, styles: StyleBook, date1904: 
                         {(r, c): v for r, cells in wanted.items() for c, v in cells.items()},
                         frozenset((1, c) for c, _ in header_added))
     return join_sheet(root, chunks), appended, header_added
+
+
+_DIMENSION = re.compile(rb'<dimension ref="([A-Z]+[0-9]+)(?::([A-Z]+[0-9]+))?"\s*/>')
+
+
+def _splice(xml: bytes, part: str, log: LogAppend, styles: StyleBook, date1904: bool, shared, tables):
+    """The common case without re-writing the log: every column is there and the sheet ends
+    with a row holding values, so the new rows' XML goes right before </sheetData> and
+    every other byte stays (a 500,000-row log is not parsed).  None when that does not hold."""
+    end = xml.find(b"</sheetData>")
+    start = xml.rfind(b"<row ", 0, end)
+    if end < 0 or start < 0 or xml.count(b"</sheetData>") != 1 or xml.find(b"<sheetData", 0, start) < 0:
+        return None
+    for table in tables.values():
+        if int(table.get("totalsRowCount", "0") or 0):
+            raise PackageError("log_table_totals", table.get("name", ""))
+    headers, _ = _header_row(xml, part, shared)
+    places, header_added = _place(log, headers, max(headers, default=0))
+    if header_added:
+        return None
+    try:
+        last = etree.fromstring(b'<sheetData xmlns="%s">' % NS_MAIN.encode() + xml[start:end] + b"</sheetData>")
+    except etree.XMLSyntaxError:
+        return None
+    if len(last) != 1 or last[0].tag != _ROW or last[0].get("r") is None:
+        return None
+    row = last[0]
+    if not any(child.tag in _VALUE_TAGS for cell in row.iterchildren(_C) for child in cell):
+        return None          # formatted empty rows below the data: the streaming path fills them
+    first = int(row.get("r")) + 1
+    styles_above = {column_of(c): c.get("s") for c in row.iterchildren(_C) if c.get("s")}
+    wanted = _wanted(log, places, first)
+    holder = etree.Element(M + "sheetData", nsmap={None: NS_MAIN})
+    writer = _Writer(wanted, {}, styles_above, styles, date1904)
+    for r in sorted(wanted):
+        writer._fill(etree.SubElement(holder, _ROW, r=str(r)), r, wanted[r])
+    data = etree.tostring(holder, encoding="UTF-8")
+    fragment = data[data.index(b">") + 1:data.rindex(b"</")]
+    match = _DIMENSION.search(xml, 0, xml.find(b"<sheetData"))
+    old_dim = new_dim = b""
+    if match:
+        old_dim = match.group(0)
+        top, bottom = match.group(1).decode(), (match.group(2) or match.group(1)).decode()
+        column, row_number = split_ref(bottom)
+        grown = f"{column_letters(max(column, max(places.values())))}{max(row_number, first + len(log.rows) - 1)}"
+        new_dim = f'<dimension ref="{top}:{grown}"/>'.encode()
+    at = end + (len(new_dim) - len(old_dim))
+    head = xml[:end].replace(old_dim, new_dim, 1) if old_dim else xml[:end]
+    new_xml = head + fragment + xml[end:]
+    cells = {(r, c): v for r, row_cells in wanted.items() for c, v in row_cells.items()}
+    return new_xml, Appended(part, xml, first, cells, frozenset(), (), (at, fragment, old_dim, new_dim)), []
+
+
+def _wanted(log: LogAppend, places: dict[str, int], first: int) -> dict[int, dict[int, tuple[str, object]]]:
+    wanted = {}
+    for offset, row in enumerate(log.rows):
+        cells = {}
+        for name, column in places.items():
+            value = row.get(name)
+            if value is not None and not is_missing(value) and value != "":
+                cells[column] = (KINDS.get(name, "text"), value)
+        wanted[first + offset] = cells
+    return wanted
 
 
 @dataclass
@@ -306,6 +367,8 @@ def _empty_sheet(headers: dict[int, str]) -> bytes:
 def check_appended(new: Package, appended: Appended, date1904: bool) -> str | None:
     """None when the log reads back right: original rows as they were, new cells as meant;
     else where it differs ('H7', or '7:7' for a row).  Streams both versions side by side."""
+    if appended.splice is not None:
+        return _check_splice(new.read(appended.part), appended, date1904)
     ours = set(appended.cells) | set(appended.header_cells)
     old_rows = iter_rows(appended.original, appended.part) if appended.original is not None else iter(())
     new_rows = iter_rows(new.read(appended.part), appended.part)
@@ -330,6 +393,28 @@ def check_appended(new: Package, appended: Appended, date1904: bool) -> str | No
             before = next(old_rows, None)
         if r_after == r:
             after = next(new_rows, None)
+    return None if seen == len(appended.cells) else f"{appended.first_row}:{appended.first_row}"
+
+
+def _check_splice(xml: bytes, appended: Appended, date1904: bool) -> str | None:
+    """The new part is the old one with the rows inserted (and <dimension> grown), byte for
+    byte; the inserted rows, parsed afresh, hold what was meant."""
+    at, fragment, old_dim, new_dim = appended.splice
+    original = appended.original
+    end = original.find(b"</sheetData>")
+    head = original[:end].replace(old_dim, new_dim, 1) if old_dim else original[:end]
+    if xml[:at] != head or xml[at + len(fragment):] != original[end:]:
+        return f"{appended.first_row - 1}:{appended.first_row - 1}"
+    holder = etree.fromstring(b'<sheetData xmlns="%s">' % NS_MAIN.encode() + xml[at:at + len(fragment)]
+                              + b"</sheetData>")
+    seen = 0
+    for row in holder.iterchildren(_ROW):
+        r = int(row.get("r"))
+        for cell in row.iterchildren(_C):
+            key = (r, column_of(cell))
+            if key not in appended.cells or not _reads_as(cell, *appended.cells[key], date1904):
+                return f"{column_letters(key[1])}{r}"
+            seen += 1
     return None if seen == len(appended.cells) else f"{appended.first_row}:{appended.first_row}"
 
 
@@ -360,6 +445,5 @@ def _reads_as(cell, kind: str, value, date1904: bool) -> bool:
 
 
 def _unescape(text: str) -> str:
-    import re
     text = re.sub(r"_x([0-9A-Fa-f]{4})_", lambda m: chr(int(m.group(1), 16)), text)
     return text
