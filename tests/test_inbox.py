@@ -453,3 +453,30 @@ def test_later_replies_go_under_the_earlier_ones_leaving_every_other_byte(tmp_pa
     assert rows[-1][-1] == "邮件 2026-11-30 16:20" and rows[-1][-2] == dt.date(2026, 12, 7)
     if log == "table":
         assert 'ref="A1:J4"' in parts(tmp_path / "register.xlsx")["xl/tables/table1.xml"].decode()
+
+
+def test_formatted_empty_rows_below_the_log_get_the_new_rows_and_keep_their_formatting(tmp_path, port):
+    build(tmp_path / "register.xlsx")
+    path = tmp_path / "register.xlsx"
+    # Re-make the log with rows 3..6 formatted but empty, as staff pre-format a table's rows.
+    rows = log_rows(path)
+    with xlsxwriter.Workbook(str(tmp_path / "formatted.xlsx")) as book:
+        yellow = book.add_format({"bg_color": "#FFFF00"})
+        dates = book.add_format({"num_format": "yyyy-mm-dd"})
+        for name in python_calamine.CalamineWorkbook.from_path(str(path)).sheet_names:
+            sheet = book.add_worksheet(name)
+            for r, row in enumerate(log_rows(path, name)):
+                for c, value in enumerate(row):
+                    _cell(sheet, r, c, value if value != "" else None, dates)
+            if name == "跟进记录":
+                for r in range(2, 6):
+                    sheet.set_row(r, None, yellow)
+    (tmp_path / "formatted.xlsx").replace(path)
+    config(tmp_path, port)
+    settled(tmp_path)
+    deliver(port, reply(WANG, "x", "C0001 电话 谈了", when=SENT))
+    assert run(tmp_path) == 0
+    assert log_rows(path)[2][:5] == [dt.date(2026, 11, 30), "C0001", "王强", "电话", "谈了"]
+    sheet = parts(path)["xl/worksheets/sheet2.xml"].decode()
+    assert re.search(r'<row r="3"[^>]*customFormat="1"', sheet) and re.search(r'<row r="6"[^>]*customFormat="1"', sheet)
+    assert len(rows) == 2

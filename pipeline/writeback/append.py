@@ -31,6 +31,7 @@ from pipeline.writeback.package import (
     Package,
     PackageError,
     column_letters,
+    column_number,
     locate,
     parse_xml,
     rich_text,
@@ -69,7 +70,8 @@ class Appended:
     cells: dict[tuple[int, int], tuple[str, object]]   # (row, column) -> (kind, value)
     header_cells: frozenset[tuple[int, int]]     # header cells added in row 1
     new_parts: tuple[str, ...] = ()
-    splice: tuple[int, bytes, bytes, bytes] | None = None   # fast path: (at, rows, old dim, new dim)
+    splice: tuple | None = None                  # fast path: ((start, end, new bytes), ...) on original
+    headers: dict | None = None                  # fast path: column -> header added in row 1
 
 
 def append_log(package: Package, log: LogAppend, styles: StyleBook, date1904: bool,
@@ -121,9 +123,10 @@ _DIMENSION = re.compile(rb'<dimension ref="([A-Z]+[0-9]+)(?::([A-Z]+[0-9]+))?"\s
 
 
 def _splice(xml: bytes, part: str, log: LogAppend, styles: StyleBook, date1904: bool, shared, tables):
-    """The common case without re-writing the log: every column is there and the sheet ends
-    with a row holding values, so the new rows' XML goes right before </sheetData> and
-    every other byte stays (a 500,000-row log is not parsed).  None when that does not hold."""
+    """The common case without re-writing the log: the sheet ends with a row holding values,
+    so the new rows' XML goes right before </sheetData>, a missing header goes into row 1,
+    and every other byte stays (a 500,000-row log is not re-written).  None when that
+    does not hold (the streaming path then does it)."""
     end = xml.find(b"</sheetData>")
     start = xml.rfind(b"<row ", 0, end)
     if end < 0 or start < 0 or xml.count(b"</sheetData>") != 1 or xml.find(b"<sheetData", 0, start) < 0:
@@ -132,40 +135,83 @@ def _splice(xml: bytes, part: str, log: LogAppend, styles: StyleBook, date1904: 
         if int(table.get("totalsRowCount", "0") or 0):
             raise PackageError("log_table_totals", table.get("name", ""))
     headers, _ = _header_row(xml, part, shared)
-    places, header_added = _place(log, headers, max(headers, default=0))
-    if header_added:
+    last_column = _last_column(xml)
+    if last_column is None:
         return None
-    try:
-        last = etree.fromstring(b'<sheetData xmlns="%s">' % NS_MAIN.encode() + xml[start:end] + b"</sheetData>")
-    except etree.XMLSyntaxError:
-        return None
-    if len(last) != 1 or last[0].tag != _ROW or last[0].get("r") is None:
-        return None
-    row = last[0]
-    if not any(child.tag in _VALUE_TAGS for cell in row.iterchildren(_C) for child in cell):
+    places, header_added = _place(log, headers, max(last_column, max(headers, default=0)))
+    row = _lone_row(xml[start:end])
+    if row is None or not any(child.tag in _VALUE_TAGS for cell in row.iterchildren(_C) for child in cell):
         return None          # formatted empty rows below the data: the streaming path fills them
     first = int(row.get("r")) + 1
+    if first == 2 and header_added:
+        return None          # only a header row: nothing to gain
     styles_above = {column_of(c): c.get("s") for c in row.iterchildren(_C) if c.get("s")}
     wanted = _wanted(log, places, first)
-    holder = etree.Element(M + "sheetData", nsmap={None: NS_MAIN})
+    edits = []
+    if header_added:
+        head_start = xml.find(b"<row ")
+        head_end = xml.find(b"</row>", head_start) + len(b"</row>")
+        header = _lone_row(xml[head_start:head_end])
+        if header is None or header.get("r") != "1":
+            return None
+        _Writer({}, {}, {}, styles, date1904)._fill(header, 1, {c: ("text", h) for c, h in header_added},
+                                                    header=True)
+        edits.append((head_start, head_end, _rows_bytes([header])))
     writer = _Writer(wanted, {}, styles_above, styles, date1904)
+    rows = []
     for r in sorted(wanted):
-        writer._fill(etree.SubElement(holder, _ROW, r=str(r)), r, wanted[r])
-    data = etree.tostring(holder, encoding="UTF-8")
-    fragment = data[data.index(b">") + 1:data.rindex(b"</")]
+        rows.append(etree.Element(_ROW, r=str(r)))
+        writer._fill(rows[-1], r, wanted[r])
+    edits.append((end, end, _rows_bytes(rows)))
     match = _DIMENSION.search(xml, 0, xml.find(b"<sheetData"))
-    old_dim = new_dim = b""
     if match:
-        old_dim = match.group(0)
         top, bottom = match.group(1).decode(), (match.group(2) or match.group(1)).decode()
         column, row_number = split_ref(bottom)
         grown = f"{column_letters(max(column, max(places.values())))}{max(row_number, first + len(log.rows) - 1)}"
-        new_dim = f'<dimension ref="{top}:{grown}"/>'.encode()
-    at = end + (len(new_dim) - len(old_dim))
-    head = xml[:end].replace(old_dim, new_dim, 1) if old_dim else xml[:end]
-    new_xml = head + fragment + xml[end:]
+        edits.append((match.start(), match.end(), f'<dimension ref="{top}:{grown}"/>'.encode()))
+    edits.sort()
     cells = {(r, c): v for r, row_cells in wanted.items() for c, v in row_cells.items()}
-    return new_xml, Appended(part, xml, first, cells, frozenset(), (), (at, fragment, old_dim, new_dim)), []
+    appended = Appended(part, xml, first, cells, frozenset((1, c) for c, _ in header_added), (), tuple(edits),
+                        {c: h for c, h in header_added})
+    return _apply(xml, edits), appended, header_added
+
+
+_CELL_TAG = re.compile(rb"<c[\s>/]")
+_CELL_REF = re.compile(rb'<c\b[^>]*?\sr="([A-Z]{1,3})[0-9]+"')
+
+
+def _last_column(xml: bytes) -> int | None:
+    """The last column any cell is in, from the cells' references; None when some cell has none."""
+    letters = set(_CELL_REF.findall(xml))
+    if sum(1 for _ in _CELL_TAG.finditer(xml)) != sum(1 for _ in _CELL_REF.finditer(xml)):
+        return None
+    return max((column_number(c.decode()) for c in letters), default=0)
+
+
+def _lone_row(data: bytes):
+    try:
+        holder = etree.fromstring(b'<sheetData xmlns="%s">' % NS_MAIN.encode() + data + b"</sheetData>")
+    except etree.XMLSyntaxError:
+        return None
+    if len(holder) != 1 or holder[0].tag != _ROW or holder[0].get("r") is None:
+        return None
+    return holder[0]
+
+
+def _rows_bytes(rows) -> bytes:
+    """Rows serialised as they sit inside the sheet's <sheetData> (main namespace as default)."""
+    holder = etree.Element(M + "sheetData", nsmap={None: NS_MAIN})
+    holder.extend(rows)
+    data = etree.tostring(holder, encoding="UTF-8")
+    return data[data.index(b">") + 1:data.rindex(b"</")]
+
+
+def _apply(original: bytes, edits) -> bytes:
+    out, at = [], 0
+    for start, end, replacement in edits:
+        out += [original[at:start], replacement]
+        at = end
+    return b"".join([*out, original[at:]])
 
 
 def _wanted(log: LogAppend, places: dict[str, int], first: int) -> dict[int, dict[int, tuple[str, object]]]:
@@ -397,25 +443,31 @@ def check_appended(new: Package, appended: Appended, date1904: bool) -> str | No
 
 
 def _check_splice(xml: bytes, appended: Appended, date1904: bool) -> str | None:
-    """The new part is the old one with the rows inserted (and <dimension> grown), byte for
-    byte; the inserted rows, parsed afresh, hold what was meant."""
-    at, fragment, old_dim, new_dim = appended.splice
-    original = appended.original
-    end = original.find(b"</sheetData>")
-    head = original[:end].replace(old_dim, new_dim, 1) if old_dim else original[:end]
-    if xml[:at] != head or xml[at + len(fragment):] != original[end:]:
+    """The new part is the old one with only the spliced bytes changed, byte for byte; the
+    spliced rows, parsed afresh, hold what was meant (header cells included)."""
+    if xml != _apply(appended.original, appended.splice):
         return f"{appended.first_row - 1}:{appended.first_row - 1}"
-    holder = etree.fromstring(b'<sheetData xmlns="%s">' % NS_MAIN.encode() + xml[at:at + len(fragment)]
-                              + b"</sheetData>")
+    meant = {**appended.cells, **{(1, c): ("text", h) for c, h in (appended.headers or {}).items()}}
     seen = 0
-    for row in holder.iterchildren(_ROW):
-        r = int(row.get("r"))
-        for cell in row.iterchildren(_C):
-            key = (r, column_of(cell))
-            if key not in appended.cells or not _reads_as(cell, *appended.cells[key], date1904):
-                return f"{column_letters(key[1])}{r}"
-            seen += 1
-    return None if seen == len(appended.cells) else f"{appended.first_row}:{appended.first_row}"
+    for start, end, replacement in appended.splice:
+        if not replacement.startswith(b"<row"):
+            continue
+        if start != end:        # row 1 re-written with the added headers: the staff's cells as they were
+            before, after = _lone_row(appended.original[start:end]), _lone_row(replacement)
+            if after is None or _staff(after, set(meant), 1) != _staff(before, set(), 1):
+                return "1:1"
+        holder = etree.fromstring(b'<sheetData xmlns="%s">' % NS_MAIN.encode() + replacement + b"</sheetData>")
+        for row in holder.iterchildren(_ROW):
+            r = int(row.get("r"))
+            for cell in row.iterchildren(_C):
+                key = (r, column_of(cell))
+                if key in meant:
+                    if not _reads_as(cell, *meant[key], date1904):
+                        return f"{column_letters(key[1])}{r}"
+                    seen += 1
+                elif r != 1:
+                    return f"{column_letters(key[1])}{r}"
+    return None if seen == len(meant) else f"{appended.first_row}:{appended.first_row}"
 
 
 def _staff(row, ours: set, r: int) -> bytes:
