@@ -36,7 +36,7 @@ from tests.imap_server import PASSWORD, USER, deliver, imap_server, reply  # noq
 TODAY = date(2026, 11, 23)
 
 
-def replies(register, count: int) -> list[bytes]:
+def replies(register, count: int, night: int = 1) -> list[bytes]:
     customers = register.customers[~register.customers["blocked"]]
     reps = register.reps[(register.reps["email"] != "") & register.reps["active"]
                          & register.reps["name"].isin(set(customers["rep"]))]
@@ -45,14 +45,14 @@ def replies(register, count: int) -> list[bytes]:
         rep = reps.iloc[i % len(reps)]
         mine = customers[customers["rep"] == rep["name"]]
         cid = mine["customer_id"].iloc[(i * 7) % len(mine)]
-        when = datetime.combine(TODAY - timedelta(days=1), datetime.min.time()) + timedelta(minutes=i)
+        when = datetime.combine(TODAY - timedelta(days=3 - night), datetime.min.time()) + timedelta(minutes=i)
         if i % 2:
             body = f"{cid} 电话 谈了下季度机油，要报价 明确 12-20 满意度4\n\n发自我的iPhone"
             subject = "Re: 今日跟进"
         else:
             body = "方式：拜访\n内容：送了样品\n需求：潜在\n预计成交：\n满意度：\n下次跟进：下周一\n"
             subject = f"记录跟进 {cid}"
-        out.append(reply(rep["email"], subject, body, when=when, message_id=f"<bench-{i}@phone.example>"))
+        out.append(reply(rep["email"], subject, body, when=when, message_id=f"<bench-{night}-{i}@phone.example>"))
     return out
 
 
@@ -89,6 +89,21 @@ def main(argv=None) -> int:
     print(f"write-back of {len(log.rows)} rows into 跟进记录 ({len(register.followups):,} rows before): "
           f"{result.status} in {written:.1f} s")
     print(f"total: {fetched + written:.1f} s for {args.replies} replies")
+    # The next night: the log has its 来源 column now; another batch goes under it.
+    journal = work / "output" / "inbox" / "journal.jsonl"
+    journal.unlink()
+    sheets = read_workbook(register_path)
+    register, _ = validate(sheets, Config(), TODAY)
+    with imap_server() as port:
+        config = Config(inbox=InboxConfig(address="followup@shop.example", host="127.0.0.1", port=port,
+                                           security="none", user=USER, password_env="P"))
+        deliver(port, *replies(register, args.replies, night=2))
+        started = time.perf_counter()
+        merged, run = mailbox.take_in(config, register, sheets, work / "output", TODAY, {"P": PASSWORD}, None)
+        result = update_register(register_path, merged.sheet_name("customers"), [],
+                                 read_snapshot=snapshot(register_path), backup_dir=work / "backups",
+                                 keep_backups=1, stamp=TODAY.isoformat(), log=mailbox.log_rows(merged, run))
+    print(f"next night, another {args.replies}: {result.status}, {time.perf_counter() - started:.1f} s in all")
     shutil.rmtree(work, ignore_errors=True)
     return 0 if result.status == "written" else 1
 

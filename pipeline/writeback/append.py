@@ -206,6 +206,21 @@ def _rows_bytes(rows) -> bytes:
     return data[data.index(b">") + 1:data.rindex(b"</")]
 
 
+def _same_apart_from(new: bytes, original: bytes, edits) -> bool:
+    """``new`` is ``original`` with ``edits`` applied (compared in place, no copies)."""
+    new_view, old_view = memoryview(new), memoryview(original)
+    at_new = at_old = 0
+    for start, end, replacement in edits:
+        length = start - at_old
+        if new_view[at_new:at_new + length] != old_view[at_old:start]:
+            return False
+        at_new += length
+        if new_view[at_new:at_new + len(replacement)] != replacement:
+            return False
+        at_new, at_old = at_new + len(replacement), end
+    return new_view[at_new:] == old_view[at_old:]
+
+
 def _apply(original: bytes, edits) -> bytes:
     out, at = [], 0
     for start, end, replacement in edits:
@@ -445,7 +460,7 @@ def check_appended(new: Package, appended: Appended, date1904: bool) -> str | No
 def _check_splice(xml: bytes, appended: Appended, date1904: bool) -> str | None:
     """The new part is the old one with only the spliced bytes changed, byte for byte; the
     spliced rows, parsed afresh, hold what was meant (header cells included)."""
-    if xml != _apply(appended.original, appended.splice):
+    if not _same_apart_from(xml, appended.original, appended.splice):
         return f"{appended.first_row - 1}:{appended.first_row - 1}"
     meant = {**appended.cells, **{(1, c): ("text", h) for c, h in (appended.headers or {}).items()}}
     seen = 0
