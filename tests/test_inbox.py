@@ -480,3 +480,20 @@ def test_formatted_empty_rows_below_the_log_get_the_new_rows_and_keep_their_form
     sheet = parts(path)["xl/worksheets/sheet2.xml"].decode()
     assert re.search(r'<row r="3"[^>]*customFormat="1"', sheet) and re.search(r'<row r="6"[^>]*customFormat="1"', sheet)
     assert len(rows) == 2
+
+
+def test_with_a_mail_server_the_refused_sender_is_answered_by_smtp_and_mornings_carry_reply_to(tmp_path, port):
+    from tests.smtp_server import smtp_server
+    build(tmp_path / "register.xlsx")
+    with smtp_server() as smtp:
+        config(tmp_path, port, extra=f'[mail]\nhost = "127.0.0.1"\nport = {smtp.port}\nsecurity = "none"\n'
+                                     f'from_address = "crm@shop.example"\nsend_on_days_off = true\n')
+        deliver(port, reply(WANG, "Re: 今日跟进", "C0002 电话 谈了", when=SENT))
+        assert run(tmp_path) == 0
+        (answer,) = [m for m in smtp.handler.to(WANG) if "没有录入" in m["Subject"]]
+        assert "客户 C0002 不是你负责的客户" in answer.get_body(("plain",)).get_content()
+        morning = next(m for m in smtp.handler.to(WANG) if m is not answer)
+        assert morning["Reply-To"] == "followup@shop.example"
+        assert "mailto:followup@shop.example?subject=" in morning.get_body(("html",)).get_content()
+        assert run(tmp_path) == 0           # not answered twice
+        assert sum("没有录入" in m["Subject"] for m in smtp.handler.to(WANG)) == 1
