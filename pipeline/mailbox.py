@@ -67,7 +67,7 @@ def _fetch(config: Config, register: Register, journal: Journal, today: date, en
     password = find_password(inbox, environ)
     if inbox.user and not password:
         line = text("inbox.no_password", env=inbox.password_env, service=inbox.host)
-        log.warning(line)
+        log.debug(line)
         return {"status": "failed", "error": line}
     try:
         with fetch.connect(inbox, password) as box:
@@ -75,14 +75,14 @@ def _fetch(config: Config, register: Register, journal: Journal, today: date, en
             intake = judge_all(box, inbox, messages, register, journal, today)
     except Exception as error:      # noqa: BLE001 - any server or network failure: read next run
         line = text("inbox.unreachable", error=f"{type(error).__name__}: {error}"[:300])
-        log.warning(line)
+        log.debug(line)
         return {"status": "failed", "error": line}
     accepted = [e for e in intake.new if e["status"] == ACCEPTED]
     refused = [e for e in intake.new if e["status"] == REFUSED]
     line = text("inbox.fetched", new=len(intake.new), accepted=len(accepted),
                 rows=sum(len(e["rows"]) for e in accepted), refused=len(refused),
                 folder=inbox.unreadable_folder)
-    log.info(line)
+    log.debug(line)     # summary.json and the terminal's summary say it
     return {"status": "ok", "line": line, "new": len(intake.new), "accepted": len(accepted),
             "refused": len(refused), "moved": intake.moved}
 
@@ -119,10 +119,10 @@ def written(run: InboxRun, status: str, register: Register) -> None:
         keys = sorted({r["key"] for r in run.rows})
         run.journal.mark(keys, written=datetime.now().isoformat(timespec="seconds"))
         run.facts["written_rows"], run.facts["pending_rows"] = len(run.rows), 0
-        log.info(text("inbox.written", rows=len(run.rows), sheet=email_rows.log_sheet_name(register)))
+        log.debug(text("inbox.written", rows=len(run.rows), sheet=email_rows.log_sheet_name(register)))
         run.rows = []
     else:
-        log.warning(text("inbox.pending", rows=len(run.rows)))
+        log.debug(text("inbox.pending", rows=len(run.rows)))
 
 
 def for_emails(run: InboxRun, since: date, today: date) -> dict:

@@ -64,7 +64,7 @@ def judge(message: Message, known: Known | Register, today: date) -> dict:
     register = known.register
     sent = message.sent or datetime.combine(today, datetime.min.time())
     entry = {"key": message.key, "sender": message.sender, "subject": message.subject,
-             "received": sent.isoformat(timespec="minutes"), "rep": "", "rows": [], "problems": []}
+             "received": sent.strftime("%Y-%m-%dT%H:%M"), "rep": "", "rows": [], "problems": []}
     failed = authorise.failed_checks(message.auth_results)
     sender = authorise.find_sender(message.sender, register.reps)
     problems: list[dict] = []

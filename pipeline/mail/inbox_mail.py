@@ -55,7 +55,7 @@ def with_record_links(day: RepDay, config: Config) -> RepDay:
 def rep_view(rep: str, state: State, config: Config, replies: Mapping) -> dict:
     """The rep email's mailbox part: the address and what their replies recorded."""
     if not enabled(config):
-        return {"on": False, "address": "", "recorded": [], "example": ""}
+        return {"on": False, "address": "", "recorded": [], "example": "", "year": state.today.year}
     customers = state.customers.drop_duplicates("customer_id").set_index("customer_id")
     recorded = []
     for row in replies.get("recorded", {}).get(rep, ()):
@@ -69,7 +69,7 @@ def rep_view(rep: str, state: State, config: Config, replies: Mapping) -> dict:
                          "grade": grade if isinstance(grade, str) else "",
                          "next": None if next_due is None or pd.isna(next_due) else pd.Timestamp(next_due).date()})
     return {"on": True, "address": config.inbox.address, "recorded": recorded,
-            "example": text("inbox.example")}
+            "example": text("inbox.example"), "year": state.today.year}
 
 
 def owner_view(rows: Sequence, state: State, config: Config, facts: Mapping) -> dict:
