@@ -497,3 +497,37 @@ def test_with_a_mail_server_the_refused_sender_is_answered_by_smtp_and_mornings_
         assert "mailto:followup@shop.example?subject=" in morning.get_body(("html",)).get_content()
         assert run(tmp_path) == 0           # not answered twice
         assert sum("没有录入" in m["Subject"] for m in smtp.handler.to(WANG)) == 1
+
+
+def test_an_html_only_reply_is_read_without_its_quoted_part(shop, port):
+    settled(shop)
+    html = ("<div>C0001 电话 谈了<br>C0003 微信 报价</div><div>发自我的手机</div>"
+            "<blockquote><div>C0001 电话 引用的原邮件</div></blockquote>")
+    message = reply(WANG, "Re: 今日跟进", "", when=SENT, html=html)
+    deliver(port, message)
+    assert run(shop) == 0
+    assert [r[4] for r in log_rows(shop / "register.xlsx")[-2:]] == ["谈了", "报价"]
+
+
+@pytest.mark.parametrize("toml, message", [
+    ('[inbox]\nsecurity = "tls"', '[inbox] security: must be "ssl", "starttls" or "none"'),
+    ('[inbox]\nport = 0', "[inbox] port: must be a port number 1–65535"),
+    ('[inbox]\npoll_minutes = 0', "[inbox] poll_minutes: must be ≥ 1"),
+    ('[inbox]\nkeyring_service = "x"', "[inbox] unknown key: keyring_service"),
+    ('[inbox]\nhost = 5', "[inbox] host: must be text in quotes"),
+])
+def test_a_bad_inbox_key_is_one_line_naming_it(tmp_path, toml, message):
+    from pipeline.config import ConfigError, load_config
+    (tmp_path / "c.toml").write_text(toml, encoding="utf-8")
+    with pytest.raises(ConfigError) as error:
+        load_config(tmp_path / "c.toml")
+    assert str(error.value).startswith(message)
+
+
+def test_the_inbox_defaults_are_the_issues():
+    from pipeline.config import InboxConfig
+    inbox = InboxConfig()
+    assert (inbox.host, inbox.folder, inbox.done_folder, inbox.unreadable_folder) == ("", "INBOX", "已录入", "未处理")
+    assert {f for f in InboxConfig.__dataclass_fields__} == {
+        "address", "host", "port", "security", "user", "password_env", "folder", "done_folder",
+        "unreadable_folder", "poll_minutes"}
