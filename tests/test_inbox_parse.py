@@ -7,7 +7,8 @@ import pytest
 from hypothesis import given, strategies as st
 
 from pipeline.inbox.authorise import failed_checks
-from pipeline.inbox.parse import parse_day, parse_reply
+from pipeline.inbox.days import parse_day
+from pipeline.inbox.parse import parse_reply
 
 SENT = date(2026, 12, 1)          # a Tuesday
 IDS = {"C0015", "C0016", "00123"}

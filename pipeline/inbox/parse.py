@@ -18,12 +18,12 @@ What cannot be read is returned as (line, what-was-wrong) pairs, never guessed a
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date
 
 from pipeline import schema
-from pipeline.read.cells import DATE_PATTERNS, NEED_WORDS
+from pipeline.inbox.days import fold, parse_day
+from pipeline.read.cells import NEED_WORDS
 
 # Field ids of a follow-up row a reply may fill, in the order the link pre-fills them.
 REPLY_FIELDS = ("method", "content", "need", "expected_close", "satisfaction", "next_follow_up")
@@ -50,16 +50,6 @@ _QUOTE_STARTS = re.compile(
     r"^(?:-{2,}.*(?:原始邮件|原始郵件|original message|forwarded message).*"
     r"|_{5,}.*|on .+ wrote:?|在.+写道[:：]?|.+於.+寫道[:：]?"
     r"|(?:发件人|發件人|寄件者|from)\s*[:：].*)$", re.IGNORECASE)
-_WEEKDAYS = {"一": 1, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "日": 7, "天": 7,
-             "mon": 1, "monday": 1, "tue": 2, "tuesday": 2, "wed": 3, "wednesday": 3, "thu": 4,
-             "thursday": 4, "fri": 5, "friday": 5, "sat": 6, "saturday": 6, "sun": 7, "sunday": 7}
-_RELATIVE = {"今天": 0, "今日": 0, "today": 0, "明天": 1, "明日": 1, "tomorrow": 1, "后天": 2, "後天": 2,
-             "大后天": 3, "大後天": 3}
-_NEXT_WEEK = re.compile(r"^(?:下(?:个)?(?:周|星期|礼拜|禮拜)|next\s*)(.+)$")
-_THIS_WEEK = re.compile(r"^(?:(?:这|本)?(?:周|星期|礼拜|禮拜)|this\s*)(.+)$")
-_IN_DAYS = re.compile(r"^(\d{1,3})\s*(?:天后|天後|days?\s*later|days?)$")
-_MONTH_DAY = (re.compile(r"^(\d{1,2})[-/.](\d{1,2})$"), re.compile(r"^(\d{1,2})月(\d{1,2})[日号號]?$"))
-_FULL_DATES = tuple(re.compile(p) for p in DATE_PATTERNS)
 _SATISFACTION = re.compile(r"^([1-5])(?:\.0)?\s*(?:分|stars?|/5)?$")
 _ID_LIKE = re.compile(r"^[A-Za-z]{1,4}-?\d{2,}$")
 _SPLIT = re.compile(r"[\s\u3000]+")
@@ -78,11 +68,6 @@ class _Row:
     customer_id: str
     values: dict = field(default_factory=dict)
     content: list = field(default_factory=list)
-
-
-def fold(text: str) -> str:
-    """Full-width forms folded (：→:, １→1, Ａ→A), ends trimmed."""
-    return unicodedata.normalize("NFKC", text).strip()
 
 
 def labels(extra: dict[str, tuple[str, ...]] | None = None) -> list[tuple[str, str]]:
@@ -278,41 +263,3 @@ def _finish(row: _Row, sent: date) -> dict:
     for name in REPLY_FIELDS:
         out[name] = " ".join(row.content) if name == "content" else row.values.get(name)
     return out
-
-
-def parse_day(text: str, sent: date) -> date | None:
-    """A typed day: the register's formats, or one relative to ``sent`` (the message's day)."""
-    word = fold(text).lower().replace(" ", "") if not text.lower().startswith("next ") else fold(text).lower()
-    if word in _RELATIVE:
-        return sent + timedelta(days=_RELATIVE[word])
-    match = _IN_DAYS.match(word)
-    if match:
-        return sent + timedelta(days=int(match.group(1)))
-    match = _NEXT_WEEK.match(word)
-    if match and match.group(1).strip() in _WEEKDAYS:
-        monday = sent - timedelta(days=sent.isoweekday() - 1) + timedelta(days=7)
-        return monday + timedelta(days=_WEEKDAYS[match.group(1).strip()] - 1)
-    match = _THIS_WEEK.match(word)
-    if match and match.group(1) in _WEEKDAYS:
-        ahead = (_WEEKDAYS[match.group(1)] - sent.isoweekday()) % 7 or 7
-        return sent + timedelta(days=ahead)
-    for pattern in _FULL_DATES:
-        match = pattern.match(word)
-        if match:
-            return _safe_date(int(match.group("y")), int(match.group("m")), int(match.group("d")))
-    for pattern in _MONTH_DAY:
-        match = pattern.match(word)
-        if match:
-            day = _safe_date(sent.year, int(match.group(1)), int(match.group(2)))
-            # A month and day without a year is the coming one: in December, 1-5 is January's.
-            if day is not None and day < sent - timedelta(days=60):
-                day = _safe_date(sent.year + 1, day.month, day.day)
-            return day
-    return None
-
-
-def _safe_date(year: int, month: int, day: int) -> date | None:
-    try:
-        return date(year, month, day)
-    except ValueError:
-        return None
