@@ -91,8 +91,9 @@ def _reply_to_refused(config: Config, journal: Journal, mail_args: dict | None) 
     """One short reply per refused message, once (the journal and the sent-ledger both say)."""
     if mail_args is None:
         return
+    # Auto-replies and bounces are never answered: two robots must not mail each other forever.
     waiting = [e for e in journal.entries.values() if e.get("status") == REFUSED and not e.get("replied")
-               and e.get("sender")]
+               and e.get("sender") and not e.get("automatic")]
     if not waiting:
         return
     replies = [inbox_mail.inbox_reply(entry, config) for entry in waiting]

@@ -58,7 +58,8 @@ def mailbox(port: int):
 
 
 def reply(sender: str, subject: str, body: str, *, when: datetime | None = None,
-          message_id: str | None = None, auth_results: str | None = None, html: str | None = None) -> bytes:
+          message_id: str | None = None, auth_results: str | None = None, html: str | None = None,
+          headers: dict | None = None) -> bytes:
     msg = EmailMessage()
     msg["From"] = sender
     msg["To"] = "followup@shop.example"
@@ -67,6 +68,8 @@ def reply(sender: str, subject: str, body: str, *, when: datetime | None = None,
     msg["Message-ID"] = message_id or make_msgid(domain="phone.example")
     if auth_results:
         msg["Authentication-Results"] = auth_results
+    for name, value in (headers or {}).items():
+        msg[name] = value
     msg.set_content(body)
     if html:
         msg.add_alternative(html, subtype="html")

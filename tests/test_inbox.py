@@ -531,3 +531,26 @@ def test_the_inbox_defaults_are_the_issues():
     assert {f for f in InboxConfig.__dataclass_fields__} == {
         "address", "host", "port", "security", "user", "password_env", "folder", "done_folder",
         "unreadable_folder", "poll_minutes"}
+
+
+@pytest.mark.parametrize("sender, headers", [
+    ("stranger@evil.example", {"Auto-Submitted": "auto-replied"}),
+    ("MAILER-DAEMON@mx.example", {}),
+    ("news@shop-supplies.example", {"Precedence": "bulk", "List-Id": "<news.shop-supplies.example>"}),
+])
+def test_auto_replies_and_bounces_are_kept_and_listed_but_never_answered(shop, port, sender, headers):
+    original = settled(shop)
+    deliver(port, reply(sender, "Automatic reply: 跟进没有录入", "I am out of office", when=SENT, headers=headers))
+    assert run(shop) == 0
+    assert (shop / "register.xlsx").read_bytes() == original
+    assert folder_subjects(port, "未处理") == ["Automatic reply: 跟进没有录入"]
+    assert not list((shop / "output" / NEXT_DAY / "outbox").glob("inbox_reply-*"))
+    assert "1 封回复无法录入" in outbox_text(shop, NEXT_DAY, "owner-陈总")
+
+
+def test_the_answer_to_a_refused_reply_says_it_is_automatic(shop, port):
+    settled(shop)
+    deliver(port, reply("stranger@evil.example", "hi", "C0001 电话 谈了", when=SENT))
+    assert run(shop) == 0
+    (path,) = (shop / "output" / NEXT_DAY / "outbox").glob("inbox_reply-*.eml")
+    assert email.message_from_bytes(path.read_bytes(), policy=policy.default)["Auto-Submitted"] == "auto-replied"

@@ -31,6 +31,7 @@ class Message:
     text: str                 # the plain text the sender wrote (HTML turned into text)
     sent: datetime | None     # the Date header in local time, None when missing or unreadable
     auth_results: tuple[str, ...]
+    automatic: bool = False   # an auto-reply, bounce or list mail: never answered (no mail loops)
 
 
 def connect(config: InboxConfig, password: str | None):
@@ -62,9 +63,22 @@ def as_message(mail) -> Message:
     sent = mail.date if mail.date_str and mail.date.year > 1900 else None
     if sent is not None:
         sent = sent.astimezone() if sent.tzinfo else sent
-    return Message(uid=mail.uid, key=key, sender=(mail.from_ or "").strip().lower(),
-                   subject=mail.subject or "", text=text, sent=sent,
-                   auth_results=tuple(mail.headers.get("authentication-results") or ()))
+    sender = (mail.from_ or "").strip().lower()
+    return Message(uid=mail.uid, key=key, sender=sender, subject=mail.subject or "", text=text, sent=sent,
+                   auth_results=tuple(mail.headers.get("authentication-results") or ()),
+                   automatic=is_automatic(mail.headers, sender))
+
+
+_ROBOTS = ("mailer-daemon", "postmaster", "noreply", "no-reply", "donotreply", "do-not-reply")
+
+
+def is_automatic(headers: dict, sender: str) -> bool:
+    """RFC 3834 Auto-Submitted, Precedence bulk/junk/list, mailing lists, bounces."""
+    first = {name: (values[0] if values else "").strip().lower() for name, values in headers.items()}
+    return (first.get("auto-submitted", "no") not in ("", "no")
+            or first.get("precedence", "") in ("bulk", "junk", "list", "auto_reply")
+            or "list-id" in first or "x-autoreply" in first or "x-autorespond" in first
+            or not sender or sender.split("@")[0] in _ROBOTS)
 
 
 def html_text(markup: str) -> str:

@@ -63,7 +63,7 @@ def judge(message: Message, known: Known | Register, today: date) -> dict:
     known = known if isinstance(known, Known) else Known.of(known)
     register = known.register
     sent = message.sent or datetime.combine(today, datetime.min.time())
-    entry = {"key": message.key, "sender": message.sender, "subject": message.subject,
+    entry = {"key": message.key, "sender": message.sender, "automatic": message.automatic, "subject": message.subject,
              "received": sent.strftime("%Y-%m-%dT%H:%M"), "rep": "", "rows": [], "problems": []}
     failed = authorise.failed_checks(message.auth_results)
     sender = authorise.find_sender(message.sender, register.reps)
