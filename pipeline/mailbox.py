@@ -126,6 +126,13 @@ def written(run: InboxRun, status: str, register: Register) -> None:
         log.debug(text("inbox.pending", rows=len(run.rows)))
 
 
+def refused(run: InboxRun, reason: str) -> None:
+    """The follow-up sheet could not take the rows (say, a table with a totals row): they wait."""
+    line = text("inbox.append_refused", reason=reason)
+    log.warning(line)
+    run.facts["error"] = line
+
+
 def for_emails(run: InboxRun, since: date, today: date) -> dict:
     """Yesterday's replies for the emails: rows recorded per rep, refusals, counts."""
     if run.journal is None:

@@ -136,19 +136,26 @@ def _write_back(opts: RunOptions, state: State, snap, facts: dict, inbox=None):
     summary_path = opts.output / opts.today.isoformat() / "summary.json"
 
     def attempt() -> writeback.WriteResult:
+        rows = mailbox.log_rows(state.register, inbox)     # replies by email (issue 13)
         try:
             with stage(text("run.step.writeback")):
-                result = writeback.update_register(
-                    opts.register, state.register.sheet_name("customers"), columns, read_snapshot=snap,
-                    backup_dir=backup_dir, keep_backups=opts.config.output.keep_backups,
-                    stamp=opts.today.isoformat(), log=mailbox.log_rows(state.register, inbox))
+                def update(log):
+                    return writeback.update_register(
+                        opts.register, state.register.sheet_name("customers"), columns, read_snapshot=snap,
+                        backup_dir=backup_dir, keep_backups=opts.config.output.keep_backups,
+                        stamp=opts.today.isoformat(), log=log)
+                result = update(rows)
+                if result.reason_code.startswith("log_"):   # the log cannot take the rows: they wait,
+                    mailbox.refused(inbox, result.reason)   # the computed columns are still written
+                    rows = None
+                    result = update(None)
         except Exception as e:   # disk full, a part it cannot read…: the emails must still go out
             log.exception("write-back failed")   # the register is untouched: the new file replaces it atomically
             result = writeback.WriteResult("refused", text("run.writeback.os_error", error=e), "os_error", None, None)
         facts["writeback"] = {"status": result.status, "reason": result.reason, "reason_code": result.reason_code,
                               "lock_owner": result.lock_owner, "backup": str(result.backup or "")}
         if inbox is not None:
-            mailbox.written(inbox, result.status, state.register)
+            mailbox.written(inbox, result.status if rows is not None else "not_written", state.register)
             if inbox.facts:
                 facts["inbox"] = inbox.facts
         summary.write(summary_path, facts)

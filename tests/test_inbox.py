@@ -554,3 +554,29 @@ def test_the_answer_to_a_refused_reply_says_it_is_automatic(shop, port):
     assert run(shop) == 0
     (path,) = (shop / "output" / NEXT_DAY / "outbox").glob("inbox_reply-*.eml")
     assert email.message_from_bytes(path.read_bytes(), policy=policy.default)["Auto-Submitted"] == "auto-replied"
+
+
+def test_a_log_table_with_a_totals_row_keeps_the_rows_waiting_and_says_why(tmp_path, port):
+    path = tmp_path / "register.xlsx"
+    with xlsxwriter.Workbook(str(path)) as book:
+        dates = book.add_format({"num_format": "yyyy-mm-dd"})
+        for name, rows in {"客户": [CUSTOMER_HEADER, *customers()], "业务员": [REPS_HEADER, *REPS]}.items():
+            sheet = book.add_worksheet(name)
+            for r, row in enumerate(rows):
+                for c, value in enumerate(row):
+                    _cell(sheet, r, c, value, dates)
+        log = book.add_worksheet("跟进记录")
+        log.add_table(0, 0, 2, len(FOLLOWUP_HEADER) - 1, {
+            "name": "FollowUps", "total_row": True, "data": [
+                [dt.datetime(2026, 11, 2), "C0001", "王强", "电话", "问了价格", "明确", None, 4, None]],
+            "columns": [{"header": h, **({"total_function": "count"} if h == "满意度" else {})}
+                        for h in FOLLOWUP_HEADER]})
+    config(tmp_path, port)
+    settled(tmp_path)
+    deliver(port, reply(WANG, "x", "C0001 电话 不要了 无", when=SENT))
+    assert run(tmp_path) == 0
+    facts = summary(tmp_path)
+    assert facts["writeback"]["status"] in ("written", "unchanged") and facts["inbox"]["pending_rows"] == 1
+    assert "汇总行" in facts["inbox"]["error"] and "汇总行" in outbox_text(tmp_path, NEXT_DAY, "owner-陈总")
+    assert customer_row(path, "C0001")["等级"] == "E"          # graded from the waiting row, written
+    assert all(r[4] != "不要了" for r in log_rows(path))

@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -125,12 +125,12 @@ def build_updated(data: bytes, sheet_name: str, columns: Sequence[OutColumn],
     for part, table in tables.items():
         if grow_table(table, added):
             replaced[part] = serialize_xml(table)
-    appended, added = None, {}
+    appended, new_parts = None, {}
     if log is not None and log.rows:
-        appended = append_log(package, log, styles, parts.date1904, replaced, added)
+        appended = append_log(package, log, styles, parts.date1904, replaced, new_parts)
     if styles.changed:
         replaced[parts.styles] = styles.to_bytes()
-    return Update(write_package(package, replaced, added), frozenset(replaced), digests,
+    return Update(write_package(package, replaced, new_parts), frozenset(replaced), digests,
                   appended, parts.date1904)
 
 
