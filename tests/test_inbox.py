@@ -580,3 +580,24 @@ def test_a_log_table_with_a_totals_row_keeps_the_rows_waiting_and_says_why(tmp_p
     assert "汇总行" in facts["inbox"]["error"] and "汇总行" in outbox_text(tmp_path, NEXT_DAY, "owner-陈总")
     assert customer_row(path, "C0001")["等级"] == "E"          # graded from the waiting row, written
     assert all(r[4] != "不要了" for r in log_rows(path))
+
+
+def test_an_english_register_without_a_log_gets_an_english_one(tmp_path, port):
+    path = tmp_path / "register.xlsx"
+    with xlsxwriter.Workbook(str(path)) as book:
+        sheet = book.add_worksheet("Customers")
+        for r, row in enumerate([["customer_id", "name", "rep", "need"], ["C0001", "Hongda Garage", "Wang", "clear"]]):
+            sheet.write_row(r, 0, row)
+        reps = book.add_worksheet("Reps")
+        for r, row in enumerate([["name", "email", "role", "active"], ["Wang", WANG, "rep", "yes"]]):
+            reps.write_row(r, 0, row)
+    config(tmp_path, port)
+    settled(tmp_path)
+    deliver(port, reply(WANG, "x", "C0001 visit brought samples latent", when=SENT))
+    assert run(tmp_path) == 0
+    book = python_calamine.CalamineWorkbook.from_path(str(path))
+    assert book.sheet_names == ["Customers", "Reps", "FollowUps"]
+    rows = book.get_sheet_by_name("FollowUps").to_python()
+    assert rows[0] == ["date", "customer_id", "rep", "method", "content", "need", "expected_close",
+                       "satisfaction", "next_follow_up", "Source"]
+    assert rows[1][1:6] == ["C0001", "Wang", "visit", "brought samples", "潜在"]
