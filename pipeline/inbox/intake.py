@@ -63,6 +63,8 @@ def judge(message: Message, known: Known | Register, today: date) -> dict:
     known = known if isinstance(known, Known) else Known.of(known)
     register = known.register
     sent = message.sent or datetime.combine(today, datetime.min.time())
+    if sent.date() > today:     # a phone with a wrong clock: the row is dated today, not in the future
+        sent = datetime.combine(today, sent.time())
     entry = {"key": message.key, "sender": message.sender, "automatic": message.automatic, "subject": message.subject,
              "received": sent.strftime("%Y-%m-%dT%H:%M"), "rep": "", "rows": [], "problems": []}
     failed = authorise.failed_checks(message.auth_results)
