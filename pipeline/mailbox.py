@@ -72,7 +72,8 @@ def _fetch(config: Config, register: Register, journal: Journal, today: date, en
     try:
         with fetch.connect(inbox, password) as box:
             messages = fetch.fetch_new(box, inbox.folder)
-            intake = judge_all(box, inbox, messages, register, journal, today)
+            # The real date, not --date: a message is dated when it was sent (at the latest, now).
+            intake = judge_all(box, inbox, messages, register, journal, date.today())
     except Exception as error:      # noqa: BLE001 - any server or network failure: read next run
         line = text("inbox.unreachable", error=f"{type(error).__name__}: {error}"[:300])
         log.debug(line)
