@@ -24,7 +24,7 @@ from pipeline.config import Config, ConfigError, load_config
 from pipeline.messages import text
 from pipeline.ops import runlock, runlog, sidecar, summary
 from pipeline.ops.scheduler import RunOutcome, install_signal_handlers, run_forever
-from pipeline.runner import RunOptions, day_folder, run_once
+from pipeline.runner import RunOptions, day_folder, poll_inbox, run_once
 
 RUN_LOCK, SCHEDULE_LOCK = "run.lock", "schedule.lock"
 PROJECT_DIR = Path(__file__).resolve().parent.parent
@@ -188,10 +188,13 @@ def _schedule(config: Config, output: Path, options, register: Path) -> int:
         return replace(outcome, retry_writeback=_under_lock(output, register, outcome.retry_writeback, False),
                        give_up_writeback=_under_lock(output, register, outcome.give_up_writeback, None))
 
+    # Between nights the follow-up mailbox is read every [inbox] poll_minutes (issue 13).
+    poll = _under_lock(output, lambda: poll_inbox(options(date.today())), None) if config.inbox.host else None
     restore = install_signal_handlers(stop)
     try:
         with schedule_lock:
-            run_forever(nightly, config.schedule, state_file=output / "schedule-state.json", stop=stop)
+            run_forever(nightly, config.schedule, state_file=output / "schedule-state.json", stop=stop,
+                        poll=poll, poll_minutes=config.inbox.poll_minutes)
     except KeyboardInterrupt:
         return 130
     finally:

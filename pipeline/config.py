@@ -132,6 +132,21 @@ class MailConfig:
 
 
 @dataclass(frozen=True)
+class InboxConfig:
+    """The follow-up mailbox reps reply to (issue 13); an empty host means no inbox."""
+    address: str = ""
+    host: str = ""
+    port: int = 993
+    security: str = "ssl"
+    user: str = ""
+    password_env: str = "SHOP_INBOX_PASSWORD"
+    folder: str = "INBOX"
+    done_folder: str = "已录入"
+    unreadable_folder: str = "未处理"
+    poll_minutes: int = 15
+
+
+@dataclass(frozen=True)
 class ScheduleConfig:
     time: str = "06:30"
     lock_retry_minutes: int = 15
@@ -153,6 +168,7 @@ class Config:
     tasks: TasksConfig = TasksConfig()
     mail: MailConfig = MailConfig()
     schedule: ScheduleConfig = ScheduleConfig()
+    inbox: InboxConfig = InboxConfig()
     base_dir: Path = Path(".")   # the config file's folder; not a TOML key
 
     def resolve(self, path: str | Path) -> Path:
@@ -201,6 +217,9 @@ CHECKS = {
     "mail.retries": _NON_NEGATIVE,
     "mail.retry_backoff_seconds": _NON_NEGATIVE,
     "mail.timeout_seconds": _ABOVE_ZERO,
+    "inbox.port": (lambda v: 0 < v < 65536, "port"),
+    "inbox.security": (lambda v: v in ("ssl", "starttls", "none"), "security"),
+    "inbox.poll_minutes": _POSITIVE,
     "schedule.time": _HHMM,
     "schedule.lock_retry_until": _HHMM,
     "schedule.lock_retry_minutes": _POSITIVE,

@@ -111,3 +111,9 @@ def text_in(lang: str, key: str, /, **values: object) -> str:
     table = _table()
     template = table[lang].get(key) or table["zh"][key]
     return fill(template, **values) if values else template
+
+
+def every_language(key: str) -> tuple[str, ...]:
+    """The text for ``key`` in each language (for reading what a user may type in either)."""
+    table = _table()
+    return tuple(dict.fromkeys(table[lang].get(key) or table["zh"][key] for lang in LANGUAGES))

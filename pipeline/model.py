@@ -136,6 +136,7 @@ class Task:
     # The customer's other tasks of the day, folded into this one card (a follow-up that is
     # also a birthday): one customer, one card, counted once (pipeline.rules.cards).
     also: tuple["Task", ...] = ()
+    record_link: str = ""    # the 「记录跟进」 mailto: link, when the shop has a follow-up mailbox
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
 
-from pipeline import demo
+from pipeline import demo, mailbox
 from pipeline.config import Config, RegisterConfig
 from pipeline.dates import WorkCalendar
 from pipeline.mail import compose as emails
@@ -69,11 +69,11 @@ def _run_once(opts: RunOptions, unwritable: list[str]) -> RunOutcome:
     day_dir = day_folder(opts.output, opts.today, opts.dry_run)
     report = written = None
     try:
-        state, problems, snap = _compute(opts, facts)
+        state, problems, snap, inbox = _compute(opts, facts)
         written = report_file.temporary_name(day_dir / "report.xlsx")
         report = background.start(_write_report, written, state, problems, name="report")
-        retry, give_up = _write_back(opts, state, snap, facts)
-        _send_emails(opts, state, problems, facts)
+        retry, give_up = _write_back(opts, state, snap, facts, inbox)
+        _send_emails(opts, state, problems, facts, inbox)
         facts["step"] = "report"   # written beside the steps above; its failure is known here
         report.wait()
         placed, note = report_file.place(written, day_dir / "report.xlsx")
@@ -105,6 +105,15 @@ def _write_summary(path: Path, facts: dict, unwritable: list[str]) -> None:
         path.unlink(missing_ok=True)   # an earlier "running" copy would tell a wrong story
 
 
+def poll_inbox(opts: RunOptions) -> dict:
+    """Between nights (--schedule): read the follow-up mailbox, answer refusals, journal the
+    rows; the register is written by the night's run, not here (a rep may have it open)."""
+    register, _ = validate(read_workbook(opts.register), opts.config, opts.run_date)
+    _, inbox = mailbox.take_in(opts.config, register, {}, opts.output, opts.today, opts.environ,
+                               _mail_args(opts)[0])
+    return inbox.facts
+
+
 def _quietly(step) -> None:
     try:
         step()
@@ -117,7 +126,8 @@ def _write_report(path: Path, state: State, problems: list[Problem]) -> None:
         write_report(path, state, problems)
 
 
-def _compute(opts: RunOptions, facts: dict) -> tuple[State, list[Problem], writeback.FileSnapshot]:
+def _compute(opts: RunOptions, facts: dict):
+    """(state, problems, the register's snapshot as read, the mailbox's facts)."""
     facts["step"] = "read"
     config = opts.config
     if not opts.register.exists():
@@ -133,11 +143,17 @@ def _compute(opts: RunOptions, facts: dict) -> tuple[State, list[Problem], write
     facts["step"] = "validate"
     with stage(text("run.step.validate")):
         register, problems = validate(sheets, config, opts.run_date)
+    facts["step"] = "inbox"     # replies by email join the log before the rules (issue 13)
+    register, inbox = mailbox.take_in(config, register, sheets, opts.output, opts.today, opts.environ,
+                                      _mail_args(opts)[0] if config.inbox.host else None,
+                                      fetching=not opts.dry_run)   # a dry run leaves the mailbox alone
+    if inbox.facts:
+        facts["inbox"] = inbox.facts
     facts["step"] = "rules"
     state, rule_problems = run_stages(State.start(register, opts.today, opts.run_date), config,
                                       each=lambda stages: progress(stages, total=len(stages),
                                                                    desc=text("run.step.rules")))
-    return state, problems + rule_problems, snap
+    return state, problems + rule_problems, snap, inbox
 
 
 def _may_create_demo(opts: RunOptions) -> bool:
@@ -148,7 +164,7 @@ def _may_create_demo(opts: RunOptions) -> bool:
             and opts.register.resolve() == default.resolve())
 
 
-def _write_back(opts: RunOptions, state: State, snap, facts: dict):
+def _write_back(opts: RunOptions, state: State, snap, facts: dict, inbox=None):
     """Update the register; when a lock file refused it, also (retry, give_up) for the scheduler."""
     facts["step"] = "writeback"
     if opts.dry_run:
@@ -160,12 +176,19 @@ def _write_back(opts: RunOptions, state: State, snap, facts: dict):
     summary_path = day_folder(opts.output, opts.today, opts.dry_run) / "summary.json"
 
     def attempt() -> writeback.WriteResult:
+        rows = mailbox.log_rows(state.register, inbox)     # replies by email (issue 13)
         try:
             with stage(text("run.step.writeback")) as step:
-                result = writeback.update_register(
-                    opts.register, state.register.sheet_name("customers"), columns, read_snapshot=snap,
-                    backup_dir=backup_dir, keep_backups=opts.config.output.keep_backups,
-                    stamp=opts.today.isoformat(), signed=opts.config.register.signed)
+                def update(log):
+                    return writeback.update_register(
+                        opts.register, state.register.sheet_name("customers"), columns, read_snapshot=snap,
+                        backup_dir=backup_dir, keep_backups=opts.config.output.keep_backups,
+                        stamp=opts.today.isoformat(), signed=opts.config.register.signed, log=log)
+                result = update(rows)
+                if result.reason_code.startswith("log_"):   # the log cannot take the rows: they wait,
+                    mailbox.refused(inbox, result.reason)   # the computed columns are still written
+                    rows = None
+                    result = update(None)
                 if result.status == "refused":   # the line must not say 完成 when nothing was written
                     step.not_done(text("progress.not_written"), result.reason)
         except Exception as e:   # disk full, a part it cannot read…: the emails must still go out
@@ -173,6 +196,10 @@ def _write_back(opts: RunOptions, state: State, snap, facts: dict):
             result = writeback.WriteResult("refused", text("run.writeback.os_error", error=e), "os_error", None, None)
         facts["writeback"] = {"status": result.status, "reason": result.reason, "reason_code": result.reason_code,
                               "lock_owner": result.lock_owner, "backup": str(result.backup or "")}
+        if inbox is not None:
+            mailbox.written(inbox, result.status if rows is not None else "not_written", state.register)
+            if inbox.facts:
+                facts["inbox"] = inbox.facts
         summary.write(summary_path, facts)
         return result
 
@@ -198,7 +225,7 @@ def _write_back(opts: RunOptions, state: State, snap, facts: dict):
     return retry, give_up
 
 
-def _send_emails(opts: RunOptions, state: State, problems: list[Problem], facts: dict) -> None:
+def _send_emails(opts: RunOptions, state: State, problems: list[Problem], facts: dict, inbox=None) -> None:
     facts["step"] = "emails"
     config = opts.config
     common, why_not = _mail_args(opts)
@@ -208,13 +235,17 @@ def _send_emails(opts: RunOptions, state: State, problems: list[Problem], facts:
     with stage(text("run.step.emails")):
         # A rep without an address, or whose email cannot be built or sent, gets a
         # "failed" delivery: reported like any other, the others' emails go on.
+        replies = mailbox.for_emails(inbox, emails.previous_working_day(opts.today, config), opts.today) \
+            if inbox is not None else {}
+
         def key_of(kind):
             return lambda d: (emails.email_key(kind, opts.today, d.rep), d.email, d.rep)
         rep_mail, delivered = mailer.compose_each([d for d in state.days if d.role != ROLE_MANAGER],
-                                                  lambda d: emails.rep_email(d, state, config), key_of("rep"))
+                                                  lambda d: emails.rep_email(d, state, config, replies),
+                                                  key_of("rep"))
         delivered += mailer.deliver(rep_mail, config.mail, **common)
         run_facts = {"writeback": facts.get("writeback", {}), "register": opts.register.name,
-                     "failed_deliveries": mailer.failed_deliveries(delivered, rep_mail)}
+                     "failed_deliveries": mailer.failed_deliveries(delivered, rep_mail), "inbox": replies}
         owner_mail, failed = mailer.compose_each(
             [d for d in state.days if d.role == ROLE_MANAGER],
             lambda d: emails.owner_email(d, state, problems, run_facts, config), key_of("owner"))

@@ -27,8 +27,11 @@ ALLOWED: dict[str, set[str]] = {
     "mail": {"spine", "dates", "rules"},
     "ops": {"spine"},
     "demo": set(),
+    "inbox": {"spine", "read"},
+    "mailbox": {"spine", "dates", "inbox", "mail", "writeback"},
     "cli": {"spine", "ops", "runner"},
-    "runner": {"spine", "dates", "read", "rules", "models", "writeback", "report", "mail", "ops", "demo"},
+    "runner": {"spine", "dates", "read", "rules", "models", "writeback", "report", "mail", "ops", "demo",
+               "mailbox"},
     "init": set(),
 }
 

@@ -274,3 +274,20 @@ def test_a_day_that_already_ran_before_its_time_is_skipped_and_tomorrow_announce
     assert shop.runs == [(date(2026, 11, 24), at(24, 6, 30))]
     assert "下一次运行：2026-11-24 06:30" in caplog.text
     assert "下一次运行：2026-11-23 06:30" not in caplog.text
+
+
+def test_the_mailbox_is_polled_every_poll_minutes_and_a_failed_poll_does_not_stop_it(tmp_path, caplog):
+    polls = []
+
+    def poll():
+        polls.append(datetime.now())
+        if len(polls) == 2:
+            raise OSError("mailbox down")
+
+    with travelling(at(23, 7), at(23, 8, 1)) as clock:
+        shop = Shop(clock)
+        run_forever(shop, CONFIG, state_file=tmp_path / "s.json", sleep=clock.sleep, stop=clock.stop,
+                    poll=poll, poll_minutes=15)
+    assert [p.strftime("%H:%M") for p in polls] == ["07:15", "07:30", "07:45", "08:00"]
+    assert len(shop.runs) == 1
+    assert "mailbox down" in caplog.text

@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from functools import cache
 
@@ -23,6 +23,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from pipeline import schema
 from pipeline.config import Config
 from pipeline.dates.workdays import WorkCalendar
+from pipeline.mail import inbox_mail
 from pipeline.messages import template_dir
 from pipeline.model import Problem, RepDay, State, Task
 from pipeline.rules.cards import count_cards, day_counts, merge_cards
@@ -48,8 +49,9 @@ class Email:
     subject: str
     html: str
     text: str
-    kind: str        # "rep" | "owner" | "notice"
+    kind: str        # "rep" | "owner" | "notice" | "inbox_reply"
     key: str         # ledger key, unique per day and recipient: "2026-11-23/rep/王强"
+    reply_to: str = ""   # the follow-up mailbox, when the shop has one (issue 13)
 
 
 @dataclass(frozen=True)
@@ -162,19 +164,22 @@ def common_hint(tasks: Sequence[Task]) -> str:
     return hints[0][0] if hints and hints[0][1] >= 2 else ""
 
 
-def rep_email(day: RepDay, state: State, config: Config) -> Email:
-    """The rep's list for the day: only that rep's customers."""
+def rep_email(day: RepDay, state: State, config: Config, replies: Mapping | None = None) -> Email:
+    """The rep's list for the day: only that rep's customers (``replies``: the mailbox's
+    facts from pipeline.mailbox.for_emails, when the shop has one)."""
     strangers = [t.customer_id for t in day.tasks if t.rep != day.rep]
     if strangers:
         raise ValueError(f"{day.rep}'s list holds other reps' customers: {strangers}")
+    day = inbox_mail.with_record_links(day, config)
     cards = merge_cards(day.tasks)
     context = {
+        "inbox": inbox_mail.rep_view(day.rep, state, config, replies or {}),
         "rep": day.rep, "today": state.today, "weekday": state.today.isoweekday(),
         "sections": _sections(cards), "counts": day_counts(day).as_dict(),
         "over_cap": day.over_cap, "next_day": next_day(state.today, config),
         "record": record_howto(state), "common_hint": common_hint(cards),
     }
-    return _email("rep", day, state.today, context, config)
+    return replace(_email("rep", day, state.today, context, config), reply_to=config.inbox.address)
 
 
 def owner_email(day: RepDay, state: State, problems: Sequence[Problem],
@@ -182,8 +187,10 @@ def owner_email(day: RepDay, state: State, problems: Sequence[Problem],
     """The 主管's summary: per-rep counts, unassigned customers, problems, figures."""
     figures = state.figures or {}
     rows = rep_counts(state, previous_working_day(state.today, config))
+    day = inbox_mail.with_record_links(day, config)
     unassigned = merge_cards(day.unassigned)
     context = {
+        "inbox": inbox_mail.owner_view(rows, state, config, run_facts.get("inbox") or {}),
         "rep": day.rep, "today": state.today, "weekday": state.today.isoweekday(),
         "rows": rows,
         "totals": RepCounts("", *(sum(getattr(r, f) for r in rows) for f in TOTALLED)),
@@ -204,7 +211,7 @@ def owner_email(day: RepDay, state: State, problems: Sequence[Problem],
         "record": record_howto(state),
     }
     context["max_month"] = max((float(v) for _, v in context["months"]), default=0.0)
-    return _email("owner", day, state.today, context, config)
+    return replace(_email("owner", day, state.today, context, config), reply_to=config.inbox.address)
 
 
 def writeback_note(writeback: Mapping) -> str:

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from pipeline.config import MailConfig
+from pipeline.config import InboxConfig, MailConfig
 
 
-def find_password(mail: MailConfig, environ: Mapping[str, str]) -> str | None:
+def find_password(mail: MailConfig | InboxConfig, environ: Mapping[str, str]) -> str | None:
     """The SMTP password, or None when neither the environment nor the keyring has it.
 
     The environment variable is ``mail.password_env``; the keyring entry is service
@@ -22,7 +22,8 @@ def find_password(mail: MailConfig, environ: Mapping[str, str]) -> str | None:
         return environ[mail.password_env]
     if not mail.user:
         return None
-    return _from_keyring(mail.keyring_service or mail.host, mail.user)
+    # [inbox] has no keyring_service key: its entry is always under the IMAP host.
+    return _from_keyring(getattr(mail, "keyring_service", "") or mail.host, mail.user)
 
 
 def _from_keyring(service: str, user: str) -> str | None:

@@ -111,6 +111,10 @@ def build_message(email: Email, mail: MailConfig, day: date, now: datetime) -> E
     msg["From"] = Address(display_name=mail.from_name, addr_spec=sender)
     msg["To"] = Address(display_name=email.to_name, addr_spec=email.to) if email.to else \
         Address(display_name=email.to_name, username="undisclosed-recipients", domain="invalid")
+    if email.reply_to:   # replies go to the follow-up mailbox (issue 13)
+        msg["Reply-To"] = email.reply_to
+    if email.kind == "inbox_reply":   # RFC 3834: an auto-responder must not answer it
+        msg["Auto-Submitted"] = "auto-replied"
     msg["Date"] = format_datetime(now)
     # Fresh every time (time, pid, random): never the same for two days or two people.
     msg["Message-ID"] = make_msgid(idstring=day.strftime("%Y%m%d"),

@@ -134,13 +134,17 @@ def install_signal_handlers(stop: threading.Event) -> Callable[[], None]:
 def run_forever(job: Callable[[date], RunOutcome], config: ScheduleConfig, *,
                 state_file: Path, sleep: Callable[[float], None] = time.sleep,
                 stop: threading.Event | None = None,
-                log: logging.Logger | None = None) -> None:
-    """Run ``job(today)`` every day at ``config.time`` until ``stop`` is set."""
+                log: logging.Logger | None = None,
+                poll: Callable[[], None] | None = None, poll_minutes: int = 15) -> None:
+    """Run ``job(today)`` every day at ``config.time`` until ``stop`` is set; ``poll()``
+    (the follow-up mailbox, issue 13) every ``poll_minutes`` in between."""
     stop = stop if stop is not None else threading.Event()
     log = log if log is not None else logging.getLogger("pipeline")
     nightly = _Nightly(job, config, state_file, _Clock(sleep, stop), log)
     scheduler = schedule.Scheduler()    # our own, not the library's module-wide one
     scheduler.every().day.at(config.time).do(nightly.run_owed_days)
+    if poll is not None:
+        scheduler.every(poll_minutes).minutes.do(_quietly, poll, log)
     log.info(text("schedule.started", time=config.time))
     nightly.run_owed_days()     # the library does not run a time that passed before it started
     announced = None
@@ -209,6 +213,14 @@ class _Clock:
                 return True
             self._sleep(min(remaining, NAP_SECONDS))
         return False
+
+
+def _quietly(step: Callable[[], None], log: logging.Logger) -> None:
+    """A poll that fails is logged; the next one tries again."""
+    try:
+        step()
+    except Exception as error:     # noqa: BLE001
+        log.exception(text("schedule.poll_crashed", error=error))
 
 
 def _run_once(job: Callable[[date], RunOutcome], day: date, config: ScheduleConfig,

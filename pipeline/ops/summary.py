@@ -56,6 +56,16 @@ def _plain(value):
     return str(value)
 
 
+def inbox_lines(inbox: dict) -> list[str]:
+    """The follow-up mailbox's lines (issue 13): what was read, what waits."""
+    lines = [inbox[k] for k in ("line", "error") if inbox.get(k)]
+    if inbox.get("written_rows"):
+        lines.append(text("inbox.written_short", rows=inbox["written_rows"]))
+    elif inbox.get("pending_rows"):
+        lines.append(text("inbox.pending", rows=inbox["pending_rows"]))
+    return lines
+
+
 def terminal_lines(facts: dict) -> list[str]:
     """What the person who started the run sees at the end: one screen, no jargon."""
     if facts.get("status") != "ok":
@@ -74,6 +84,7 @@ def terminal_lines(facts: dict) -> list[str]:
     lines.append(text(f"summary.writeback.{wb.get('status', 'skipped')}", reason=wb.get("reason", "")))
     if wb.get("status") == "written" and wb.get("reason"):
         lines.append("  " + wb["reason"])      # written, with a note (a signature gone)
+    lines += inbox_lines(facts.get("inbox") or {})
     totals = facts.get("email_totals", {})
     lines.append(text("mail.totals", sent=totals.get("sent", 0), already=totals.get("already_sent", 0),
                       outbox=totals.get("outbox", 0), failed=totals.get("failed", 0)))

@@ -244,18 +244,33 @@ def split_ref(ref: str) -> tuple[int, int]:
     return column_number(match.group(1)), int(match.group(2))
 
 
-def write_package(package: Package, replaced: dict[str, bytes]) -> bytes:
-    """The package with the given parts' contents replaced, everything else as stored."""
+def _new_infos(package: Package, added: dict[str, bytes]) -> list[zipfile.ZipInfo]:
+    model = package.infos[-1]
+    infos = []
+    for name in added:
+        info = zipfile.ZipInfo(name, date_time=model.date_time)
+        info.create_version, info.create_system = model.create_version, model.create_system
+        info.extract_version, info.flag_bits = 20, 0
+        info.internal_attr, info.external_attr = 0, model.external_attr
+        infos.append(info)
+    return infos
+
+
+def write_package(package: Package, replaced: dict[str, bytes],
+                  added: dict[str, bytes] | None = None) -> bytes:
+    """The package with the given parts' contents replaced, everything else as stored;
+    ``added`` parts (a new sheet) go after the others, with the newest part's metadata."""
     out = io.BytesIO()
     central = []
-    for info in package.infos:
+    for info in [*package.infos, *_new_infos(package, added or {})]:
         offset = out.tell()
         flags = info.flag_bits & ~_DATA_DESCRIPTOR_FLAG
         if not info.filename.isascii():
             flags |= _UTF8_NAME_FLAG
         name = info.filename.encode("utf-8")
-        if info.filename in replaced:
-            content = package.as_stored(info.filename, replaced[info.filename])
+        if info.filename in replaced or info.filename in (added or {}):
+            content = (package.as_stored(info.filename, replaced[info.filename]) if info.filename in replaced
+                       else (added or {})[info.filename])
             compressor = zlib.compressobj(6, zlib.DEFLATED, -15)
             stored = compressor.compress(content) + compressor.flush()
             method, crc, size = zipfile.ZIP_DEFLATED, zlib.crc32(content), len(content)

@@ -25,6 +25,7 @@ import pandas as pd
 
 from pipeline import schema
 from pipeline.messages import register_text, text
+from pipeline.writeback.append import Appended, LogAppend, append_log, check_appended
 from pipeline.writeback.columns import OutColumn
 from pipeline.writeback.files import real_file, replace_synced, take_over_ownership, write_synced
 from pipeline.writeback.lock import FileSnapshot, find_lock, make_backup, snapshot
@@ -43,7 +44,7 @@ from pipeline.writeback.table import grow_table, totals_rows
 from pipeline.writeback.verify import StaffDigests, first_changed_row, first_staff_difference
 from pipeline.writeback.view import grow_filter_name
 
-__all__ = ["FileSnapshot", "OutColumn", "WriteResult", "snapshot", "find_lock",
+__all__ = ["FileSnapshot", "LogAppend", "OutColumn", "WriteResult", "snapshot", "find_lock",
            "update_register", "build_updated", "computed_columns"]
 _KINDS = {"date": "date", "int": "int", "percent": "percent", "money": "money"}
 # Columns wider than their kind's default (writeback.sheet): the reasons are sentences.
@@ -67,6 +68,8 @@ class Update:
     data: bytes
     rewritten: frozenset[str]
     staff_rows: StaffDigests
+    appended: Appended | None = None    # follow-up rows from email (issue 13)
+    date1904: bool = False
 
 
 def computed_columns(state) -> list[OutColumn]:
@@ -110,8 +113,10 @@ class Refusal(Exception):
         self.code, self.detail, self.extra = code, detail, extra
 
 
-def build_updated(data: bytes, sheet_name: str, columns: Sequence[OutColumn]) -> Update:
-    """The register ``data`` with the computed columns written into ``sheet_name``."""
+def build_updated(data: bytes, sheet_name: str, columns: Sequence[OutColumn],
+                  log: LogAppend | None = None) -> Update:
+    """The register ``data`` with the computed columns written into ``sheet_name`` (and
+    ``log``'s rows appended to the follow-up sheet)."""
     package = Package(data)
     parts = locate(package, sheet_name)
     if parts.styles is None:
@@ -131,9 +136,13 @@ def build_updated(data: bytes, sheet_name: str, columns: Sequence[OutColumn]) ->
     for part, table in tables.items():
         if grow_table(table, added):
             replaced[part] = serialize_xml(table)
+    appended, new_parts = None, {}
+    if log is not None and log.rows:
+        appended = append_log(package, log, styles, parts.date1904, replaced, new_parts)
     if styles.changed:
         replaced[parts.styles] = styles.to_bytes()
-    return Update(write_package(package, replaced), frozenset(replaced), digests)
+    return Update(write_package(package, replaced, new_parts), frozenset(replaced), digests,
+                  appended, parts.date1904)
 
 
 def staff_difference(old: bytes, new: bytes, sheet_name: str, update: Update) -> str | None:
@@ -144,8 +153,13 @@ def staff_difference(old: bytes, new: bytes, sheet_name: str, update: Update) ->
     ``old``'s sheet is read again only to name the cell when one differs."""
     old_package, new_package = Package(old), Package(new)
     old_names = [info.filename for info in old_package.infos]
-    if old_names != [info.filename for info in new_package.infos]:
+    new_parts = update.appended.new_parts if update.appended else ()
+    if old_names != [info.filename for info in new_package.infos if info.filename not in new_parts]:
         return "parts"
+    if update.appended is not None:
+        where = check_appended(new_package, update.appended, update.date1904)
+        if where:
+            return where
     for before, after in zip(old_package.infos, new_package.infos):
         if before.filename not in update.rewritten and (
                 before.CRC, before.file_size) != (after.CRC, after.file_size):
@@ -162,22 +176,23 @@ def staff_difference(old: bytes, new: bytes, sheet_name: str, update: Update) ->
 
 def update_register(path: Path, sheet_name: str, columns: Sequence[OutColumn], *,
                     read_snapshot: FileSnapshot, backup_dir: Path, keep_backups: int,
-                    stamp: str, signed: str = "refuse") -> WriteResult:
+                    stamp: str, signed: str = "refuse", log: LogAppend | None = None) -> WriteResult:
     """Update the register in place when that is safe; otherwise say why not.
 
     ``signed`` is what to do with a digitally signed register: "refuse" (the default)
-    or "write" (the result's reason then says the signature no longer holds)."""
+    or "write" (the result's reason then says the signature no longer holds); ``log``
+    holds follow-up rows to append to the 跟进记录 sheet (replies from the mailbox)."""
     path = Path(path)
     try:
         return _update(path, sheet_name, columns, read_snapshot, Path(backup_dir),
-                       keep_backups, stamp, signed)
+                       keep_backups, stamp, signed, log)
     except Refusal as refusal:
         return _refused(refusal.code, refusal.detail, **refusal.extra)
     except PackageError as error:
         return _refused(error.code, error.detail)
 
 
-def _update(path, sheet_name, columns, read_snapshot, backup_dir, keep_backups, stamp, signed):
+def _update(path, sheet_name, columns, read_snapshot, backup_dir, keep_backups, stamp, signed, log=None):
     if not path.is_file():
         raise Refusal("missing", path=path)
     # Through a symbolic link, the shared file is the link's target: that is what is
@@ -190,7 +205,7 @@ def _update(path, sheet_name, columns, read_snapshot, backup_dir, keep_backups, 
     if len(data) != read_snapshot.size or \
             hashlib.sha256(data).hexdigest() != read_snapshot.sha256:
         raise Refusal("changed")
-    update = build_updated(data, sheet_name, columns)
+    update = build_updated(data, sheet_name, columns, log)
     if update.data == data:
         return WriteResult("unchanged", "", "")
     note = signature_note(Package(data), signed)   # nothing to write leaves a signature alone
