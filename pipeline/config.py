@@ -177,7 +177,7 @@ class Config:
 
 
 # Keys whose value may be a password pasted in by mistake: never echoed in an error.
-SECRET_KEYS = {"mail.password_env"}
+SECRET_KEYS = {"mail.password_env", "inbox.password_env"}
 
 # Impossible values, per key: (check, what it must be: a key of the "config.must.*" texts).
 _POSITIVE = (lambda v: v >= 1, "positive")

@@ -25,6 +25,7 @@ from pipeline.mail import find_password, inbox_mail
 from pipeline.mail import send as mailer
 from pipeline.messages import text
 from pipeline.model import Register
+from pipeline.read.workbook import Workbook
 from pipeline.writeback.append import LogAppend
 
 log = logging.getLogger("pipeline")
@@ -42,7 +43,7 @@ def journal_path(output: Path) -> Path:
     return output / "inbox" / "journal.jsonl"
 
 
-def take_in(config: Config, register: Register, raw_sheets: dict, output: Path, today: date,
+def take_in(config: Config, register: Register, book: Workbook, output: Path, today: date,
             environ: dict, mail_args: dict | None, fetching: bool = True) -> tuple[Register, InboxRun]:
     """Fetch and judge new replies (when ``fetching``); the register with pending rows merged."""
     inbox = config.inbox
@@ -52,7 +53,8 @@ def take_in(config: Config, register: Register, raw_sheets: dict, output: Path, 
     if fetching:
         run.facts = _fetch(config, register, run.journal, today, environ)
         _reply_to_refused(config, run.journal, mail_args)
-    raw_log = raw_sheets.get(email_rows.log_sheet_name(register), [])
+    log_sheet = book.sheets.get(email_rows.log_sheet_name(register))
+    raw_log = log_sheet.rows if log_sheet else []
     pending = email_rows.pending_rows(run.journal.pending())
     done = email_rows.written_keys(raw_log, pending)
     if done:    # a run died after writing the register, before noting it: note it now

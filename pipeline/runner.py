@@ -108,9 +108,10 @@ def _write_summary(path: Path, facts: dict, unwritable: list[str]) -> None:
 def poll_inbox(opts: RunOptions) -> dict:
     """Between nights (--schedule): read the follow-up mailbox, answer refusals, journal the
     rows; the register is written by the night's run, not here (a rep may have it open)."""
-    register, _ = validate(read_workbook(opts.register), opts.config, opts.run_date)
-    _, inbox = mailbox.take_in(opts.config, register, {}, opts.output, opts.today, opts.environ,
-                               _mail_args(opts)[0])
+    book = read_workbook(opts.register, wanted=used_sheets(opts.config))
+    register, _ = validate(book, opts.config, opts.run_date)
+    _, inbox = mailbox.take_in(opts.config, register, book, opts.output, opts.today, opts.environ,
+                               _delivery_args(opts))
     return inbox.facts
 
 
@@ -145,7 +146,7 @@ def _compute(opts: RunOptions, facts: dict):
         register, problems = validate(sheets, config, opts.run_date)
     facts["step"] = "inbox"     # replies by email join the log before the rules (issue 13)
     register, inbox = mailbox.take_in(config, register, sheets, opts.output, opts.today, opts.environ,
-                                      _mail_args(opts)[0] if config.inbox.host else None,
+                                      _delivery_args(opts) if config.inbox.host else None,
                                       fetching=not opts.dry_run)   # a dry run leaves the mailbox alone
     if inbox.facts:
         facts["inbox"] = inbox.facts
@@ -217,9 +218,7 @@ def _write_back(opts: RunOptions, state: State, snap, facts: dict, inbox=None):
         log.warning(text("run.writeback.gave_up", reason=reason))
         notices = [emails.writeback_notice(d, opts.today, reason, opts.register.name, opts.config)
                    for d in state.days if d.role == ROLE_MANAGER]
-        common = _mail_args(opts)[0]
-        common.pop("ledger_note")
-        delivered = mailer.deliver(notices, opts.config.mail, **common)
+        delivered = mailer.deliver(notices, opts.config.mail, **_delivery_args(opts))
         facts["writeback"]["notices"] = [d.status for d in delivered]
         summary.write(summary_path, facts)
     return retry, give_up
@@ -253,6 +252,14 @@ def _send_emails(opts: RunOptions, state: State, problems: list[Problem], facts:
     facts["emails"] = [{"to": d.to, "name": d.name, "key": d.key, "status": d.status, "error": d.error}
                        for d in delivered]
     facts["email_totals"] = mailer.delivery_summary(delivered)
+
+
+def _delivery_args(opts: RunOptions) -> dict:
+    """What mailer.deliver takes for an email outside the morning's (the ledger's note is
+    the morning's to report)."""
+    common, _ = _mail_args(opts)
+    common.pop("ledger_note")
+    return common
 
 
 def _mail_args(opts: RunOptions) -> tuple[dict, str]:

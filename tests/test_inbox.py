@@ -510,11 +510,11 @@ def test_an_html_only_reply_is_read_without_its_quoted_part(shop, port):
 
 
 @pytest.mark.parametrize("toml, message", [
-    ('[inbox]\nsecurity = "tls"', '[inbox] security: must be "ssl", "starttls" or "none"'),
-    ('[inbox]\nport = 0', "[inbox] port: must be a port number 1–65535"),
-    ('[inbox]\npoll_minutes = 0', "[inbox] poll_minutes: must be ≥ 1"),
-    ('[inbox]\nkeyring_service = "x"', "[inbox] unknown key: keyring_service"),
-    ('[inbox]\nhost = 5', "[inbox] host: must be text in quotes"),
+    ('[inbox]\nsecurity = "tls"', '[inbox] security：只能是 "ssl"、"starttls" 或 "none"'),
+    ('[inbox]\nport = 0', "[inbox] port：必须是 1–65535 的端口号"),
+    ('[inbox]\npoll_minutes = 0', "[inbox] poll_minutes：必须 ≥ 1"),
+    ('[inbox]\nkeyring_service = "x"', "[inbox] 没有这个设置项：keyring_service"),
+    ('[inbox]\nhost = 5', "[inbox] host：必须是加英文引号的文字"),
 ])
 def test_a_bad_inbox_key_is_one_line_naming_it(tmp_path, toml, message):
     from pipeline.config import ConfigError, load_config

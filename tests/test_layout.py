@@ -28,7 +28,7 @@ ALLOWED: dict[str, set[str]] = {
     "ops": {"spine"},
     "demo": set(),
     "inbox": {"spine", "read"},
-    "mailbox": {"spine", "dates", "inbox", "mail", "writeback"},
+    "mailbox": {"spine", "dates", "read", "inbox", "mail", "writeback"},
     "cli": {"spine", "ops", "runner"},
     "runner": {"spine", "dates", "read", "rules", "models", "writeback", "report", "mail", "ops", "demo",
                "mailbox"},
