@@ -1,0 +1,63 @@
+"""Receivables by name in the emails (issue #14): the 主管's email names the customers who owe
+the most, and a rep's card shows what the customer owes when the rep calls them anyway.
+
+Checked on the demo shop through the command line, read back with the ``email`` package and
+against the report's 欠款 sheet (openpyxl), as a user's program would.
+"""
+from __future__ import annotations
+
+import re
+
+import openpyxl
+import pytest
+
+from tests.test_morning_surfaces import MONDAY, read_eml, run_demo
+
+
+@pytest.fixture(scope="module")
+def monday(tmp_path_factory):
+    return run_demo(tmp_path_factory.mktemp("debts"), MONDAY)
+
+
+def debts_sheet(day_dir) -> list[dict]:
+    sheet = openpyxl.load_workbook(day_dir / "report.xlsx")["欠款"]
+    header = [c.value for c in sheet[1]]
+    rows = [dict(zip(header, r)) for r in sheet.iter_rows(min_row=2, values_only=True)]
+    return [r for r in rows if r["客户编号"]]
+
+
+def money(amount: float) -> str:
+    return f"{amount:,.0f}"
+
+
+def test_owner_email_names_the_largest_debts(monday):
+    owed = debts_sheet(monday)
+    assert owed, "the demo shop has overdue receivables"
+    _, text, html = read_eml(monday / "outbox" / "owner-陈总.eml")
+    for row in owed[:5]:
+        amount = f"¥{money(row['逾期欠款（元）'])}"
+        line = next((l for l in text.splitlines() if f"编号 {row['客户编号']}" in l and amount in l), None)
+        assert line is not None, f"{row['客户名称']} owes ¥{row['逾期欠款（元）']} and is not named"
+        assert row["客户名称"] in line and f"{row['逾期天数']} 天" in line and row["业务员"] in line
+        assert row["客户名称"] in html and amount in html
+
+
+def test_a_card_shows_what_the_customer_owes(monday):
+    owed = {r["客户编号"]: r for r in debts_sheet(monday)}
+    shown = 0
+    for path in (monday / "outbox").glob("rep-*.eml"):
+        _, text, html = read_eml(path)
+        for card in re.split(r"\n(?=\d+\. )", text):
+            found = re.search(r"编号 (\S+)$", card.splitlines()[0])
+            if not found:
+                continue
+            debt = owed.get(found.group(1))
+            line = next((l for l in card.splitlines() if l.strip().startswith("欠款")), None)
+            if debt is None:
+                assert line is None, card
+                continue
+            shown += 1
+            assert line is not None, card
+            assert f"¥{money(debt['逾期欠款（元）'])}" in line and f"{debt['逾期天数']} 天" in line
+            assert f"¥{money(debt['逾期欠款（元）'])}" in html
+    assert shown >= 1, "no customer with a debt is in today's lists (the demo has several)"
