@@ -61,3 +61,15 @@ def test_a_card_shows_what_the_customer_owes(monday):
             assert f"¥{money(debt['逾期欠款（元）'])}" in line and f"{debt['逾期天数']} 天" in line
             assert f"¥{money(debt['逾期欠款（元）'])}" in html
     assert shown >= 1, "no customer with a debt is in today's lists (the demo has several)"
+
+
+def test_the_english_summary_names_levels_and_states_in_english(tmp_path):
+    """The register keeps 高/潜在 (its words); the English 主管's email translates them."""
+    day = run_demo(tmp_path, MONDAY, '[locale]\nlanguage = "en"\n')
+    _, text, html = read_eml(day / "outbox" / "owner-陈总.eml")
+    risks = re.findall(r"^  - .*?\[(.+?)\] \(No\. ", text, re.M)
+    assert risks and set(risks) <= {"high", "medium"}
+    states = re.search(r"^States: (.*)$", text, re.M).group(1)
+    assert "potential" in states and "active" in states and not re.search(r"[\u4e00-\u9fff]", states)
+    assert ">高<" not in html and ">high<" in html
+    assert re.search(r"States: .*?potential \d+.*?active \d+", html)
