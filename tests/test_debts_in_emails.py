@@ -67,9 +67,26 @@ def test_the_english_summary_names_levels_and_states_in_english(tmp_path):
     """The register keeps 高/潜在 (its words); the English 主管's email translates them."""
     day = run_demo(tmp_path, MONDAY, '[locale]\nlanguage = "en"\n')
     _, text, html = read_eml(day / "outbox" / "owner-陈总.eml")
-    risks = re.findall(r"^  - .*?\[(.+?)\] \(No\. ", text, re.M)
+    risks = re.findall(r"^  - .*?\[(.+?)\] \(No\. ", text, re.MULTILINE)
     assert risks and set(risks) <= {"high", "medium"}
-    states = re.search(r"^States: (.*)$", text, re.M).group(1)
+    states = re.search(r"^States: (.*)$", text, re.MULTILINE).group(1)
     assert "potential" in states and "active" in states and not re.search(r"[\u4e00-\u9fff]", states)
     assert ">高<" not in html and ">high<" in html
     assert re.search(r"States: .*?potential \d+.*?active \d+", html)
+
+
+def test_the_english_report_says_levels_and_states_in_english_the_customers_sheet_keeps_the_registers(tmp_path):
+    day = run_demo(tmp_path, MONDAY, '[locale]\nlanguage = "en"\n')
+    book = openpyxl.load_workbook(day / "report.xlsx")
+    tasks = list(book["Tasks today"].iter_rows(min_row=2, values_only=True))
+    risk = tasks[0].index("Churn risk") if "Churn risk" in tasks[0] else \
+        next(i for i, h in enumerate(tasks[0]) if "risk" in str(h).lower())
+    assert {r[risk] for r in tasks[1:]} - {None, ""} == {"high", "medium", "low"}
+    rules = [r.formula for cf in book["Tasks today"].conditional_formatting for r in cf.rules]
+    assert ['"high"'] in rules and ['"medium"'] in rules
+    levels = {r[5] for r in book["Churn risks"].iter_rows(min_row=2, values_only=True) if r[0]}
+    assert levels == {"high", "medium"}
+    figures = [r[0] for r in book["Figures"].iter_rows(values_only=True)]
+    assert {"potential", "active", "lost"} <= set(figures) and "潜在" not in figures
+    customers = list(book["Customers"].iter_rows(values_only=True))
+    assert {r[customers[0].index("流失风险")] for r in customers[1:]} - {None} == {"高", "中", "低"}
