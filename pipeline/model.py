@@ -133,6 +133,8 @@ class Task:
     care_event: str = ""     # "生日（农历八月十五）" / "中秋节" for care tasks
     owner_rep: str = ""      # for unassigned customers: the rep named in the register, if any
     wechat: str = ""         # the register's 微信号, shown on the card to copy
+    owes: float = 0.0        # overdue receivable (欠款), shown on the card: the rep calls anyway
+    owes_days: int = 0       # days its oldest unpaid bill is past 应收日期
     # The customer's other tasks of the day, folded into this one card (a follow-up that is
     # also a birthday): one customer, one card, counted once (pipeline.rules.cards).
     also: tuple["Task", ...] = ()

@@ -18,7 +18,7 @@ from pipeline.messages import text
 from pipeline.model import State
 from pipeline.palette import CHART_HIGH, CHART_MEDIUM, RED, ORANGE, html
 from pipeline.report import trend as report_trend
-from pipeline.report.look import lines_needed, printable
+from pipeline.report.look import lines_needed, printable, report_word
 from pipeline.rules.churn import HIGH, MEDIUM
 from pipeline.rules.figures import LIFECYCLES, at_risk, counted
 from pipeline.schema import GRADES
@@ -70,7 +70,7 @@ def write_churn_sheet(workbook, state: State):
         sheet.write_string(r, 2, str(c.contact or ""), f["top"])
         sheet.write_string(r, 3, str(c.phone or ""), f["top"])
         sheet.write_string(r, 4, str(c.rep_label), f["top"])
-        sheet.write_string(r, 5, str(c.churn_risk), f["high"] if c.high else f["medium"])
+        sheet.write_string(r, 5, report_word(str(c.churn_risk)), f["high"] if c.high else f["medium"])
         reasons = "\n".join(c.churn_reasons)
         sheet.write_string(r, 6, reasons, f["wrap"])
         if lines_needed(reasons, 56) > 1:       # no program grows the row on opening
@@ -108,7 +108,7 @@ def write_stats_sheet(workbook, state: State):
     sections = (
         ("month_title", ("month", "amount"), months, "column", f["money"]),
         ("grade_title", ("grade", "customers"), list(_ordered(figures["per_grade"], GRADES)), "column", None),
-        ("state_title", ("state", "customers"), list(_ordered(figures["per_state"], LIFECYCLES)), "pie", None),
+        ("state_title", ("state", "customers"), [(report_word(s), n) for s, n in _ordered(figures["per_state"], LIFECYCLES)], "pie", None),
         ("churn_title", ("rep", "high", "medium"),
          [(rep, n[HIGH], n[MEDIUM]) for rep, n in figures["churn_per_rep"].items()], "stacked", None),
         ("rep_title", ("rep", "customers"), list(figures["per_rep"].items()), None, None),

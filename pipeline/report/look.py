@@ -13,6 +13,7 @@ import weakref
 
 from xlsxwriter.utility import xl_rowcol_to_cell
 
+from pipeline.messages import text
 from pipeline.palette import DUE_TODAY, GRADE_COLOURS, GREY, OVERDUE, RISK_COLOURS, html
 
 
@@ -21,9 +22,19 @@ def fill(book, colours: tuple[str, str], **extra):
     return book.add_format({"font_color": html(colours[0]), "bg_color": html(colours[1]), **extra})
 
 
+REGISTER_WORDS = ("高", "中", "低", "潜在", "现实", "流失")
+
+
+def report_word(value):
+    """A register word (流失风险 高, 客户状态 潜在…) as the report's own sheets say it in the
+    configured language; any other value as it is."""
+    return text(f"words.{value}") if value in REGISTER_WORDS else value
+
+
 def colour_columns(book, sheet, first_row: int, last_row: int, columns: dict[str, int],
-                   postponed: str = "") -> None:
-    """Conditional colours over rows first_row..last_row (0-based) of the named columns."""
+                   postponed: str = "", word=lambda value: value) -> None:
+    """Conditional colours over rows first_row..last_row (0-based) of the named columns;
+    ``word`` says a 流失风险 level as the sheet writes it (the register's word by default)."""
     if last_row < first_row:
         return
     formats = _formats(book)
@@ -40,7 +51,7 @@ def colour_columns(book, sheet, first_row: int, last_row: int, columns: dict[str
              format=formats[OVERDUE])
     if "churn_risk" in columns:
         for level, colours in RISK_COLOURS.items():
-            rule(columns["churn_risk"], type="cell", criteria="==", value=f'"{level}"',
+            rule(columns["churn_risk"], type="cell", criteria="==", value=f'"{word(level)}"',
                  format=formats[colours])
     if "next_follow_up" in columns:
         col = columns["next_follow_up"]

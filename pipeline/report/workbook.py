@@ -22,7 +22,7 @@ from pipeline.messages import register_text, text
 from pipeline.model import Problem, State
 from pipeline.report import churn as report_churn
 from pipeline.report import debts as report_debts
-from pipeline.report.look import colour_columns, lines_needed, printable
+from pipeline.report.look import colour_columns, lines_needed, printable, report_word
 from pipeline.rules.rep_day import KINDS
 
 EXCEL_DAYS_BEFORE_1970 = 25569   # 1899-12-30 .. 1970-01-01
@@ -37,7 +37,7 @@ def write_report(path: Path, state: State, problems: Sequence[Problem]) -> None:
                              "created": datetime.combine(state.today, datetime.min.time())})
         styles = _styles(book)
         _write_table(book, styles, text("report.sheet.tasks"), *_task_table(state),
-                     note=_record_note(state))
+                     note=_record_note(state), word=report_word)
         _write_table(book, styles, text("report.sheet.customers"), *_customer_table(state))
         report_churn.write_churn_sheet(book, state)
         report_debts.write_debts_sheet(book, state)
@@ -65,7 +65,7 @@ WRAP_WIDTH = {"reasons": 50, "churn_reason": 46, "latest_note": 36, "notes": 30}
 
 
 def _write_table(book, styles: dict, name: str, headers: list[str], kinds: list[str],
-                 columns: list[list], keys: Sequence[str] = (), note: str = "") -> None:
+                 columns: list[list], keys: Sequence[str] = (), note: str = "", word=lambda v: v) -> None:
     """One sheet: a header row and ``columns`` (one list of values per header); with a
     ``note``, the note on row 1 and the table from row 2.  ``keys`` name the columns
     (field ids), for the register's colours and the widths of wrapped sentences."""
@@ -97,7 +97,7 @@ def _write_table(book, styles: dict, name: str, headers: list[str], kinds: list[
     rows = len(columns[0]) if columns else 0
     sheet.autofilter(top, 0, top + max(rows, 1), max(len(headers) - 1, 0))
     colour_columns(book, sheet, top + 1, top + rows,
-                   {k: i for i, k in enumerate(keys)}, postponed=text("sheets.tasks.postponed"))
+                   {k: i for i, k in enumerate(keys)}, postponed=text("sheets.tasks.postponed"), word=word)
     # The customer sheet is too wide to fit one page's width readably: it prints across.
     printable(sheet, top, fit_width=len(headers) <= 16)
 
@@ -162,7 +162,7 @@ def _task_row(rep: str, rank, plan: str, task, risk: dict) -> list:
     reasons = task.reasons + ((task.care_event,) if task.care_event else ())
     return [rep, rank, plan, text(f"task.kind.{task.kind}"), task.customer_id, task.customer_name,
             task.contact, task.phone, task.grade, text("yes") if task.key_account else "",
-            risk.get(task.customer_id, ""), task.due, task.overdue_days,
+            report_word(risk.get(task.customer_id, "")), task.due, task.overdue_days,
             text("churn.reason.joiner").join(reasons), task.latest_note]
 
 

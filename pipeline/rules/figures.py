@@ -29,6 +29,7 @@ from pipeline.schema import GRADES
 LIFECYCLES = ("潜在", "现实", "流失")
 TOP_SHARE = 0.2          # "the top 20% of customers"
 TOP_RISKS = 10
+TOP_DEBTS = 5           # the largest overdue receivables named in the 主管's email
 MONTHS = 12
 ONCE_LEFT_DAYS = 90      # "bought once and left": no second order within this many days
 
@@ -55,6 +56,7 @@ def owner_figures(state: State, config) -> tuple[State, list[Problem]]:
         "receivables_total": float(customers["overdue_receivable"].fillna(0.0).sum()),
         "receivables_customers": int((customers["overdue_receivable"].fillna(0.0) > 0).sum()),
         "top_risks": top_risks(customers, reps),
+        "top_receivables": top_receivables(customers, reps),
         "month_to_date": month_to_date(state.today),
         "customer_trend": customer_trend(orders, _known_followups(state, customers), customers,
                                          state.today),
@@ -135,6 +137,18 @@ def top_risks(customers: pd.DataFrame, reps: pd.Series, limit: int = TOP_RISKS) 
              "expected_value": float(r.value),
              "last_order": r.last_order.date().isoformat() if pd.notna(r.last_order) else ""}
             for r in at_risk(customers, reps).head(limit).itertuples(index=False)]
+
+
+def top_receivables(customers: pd.DataFrame, reps: pd.Series, limit: int = TOP_DEBTS) -> list[dict]:
+    """The customers owing the most overdue money, as the report's 欠款 sheet orders them
+    (amount, then days overdue, largest first, then id): the owner asks *who* owes."""
+    rows = customers.assign(rep_label=reps, amount=customers["overdue_receivable"].astype(float),
+                            days=customers["receivable_days"].astype(float))
+    rows = rows[rows["amount"].fillna(0.0) > 0]
+    rows = rows.sort_values(["amount", "days", "customer_id"], ascending=[False, False, True])
+    return [{"customer_id": str(r.customer_id), "name": str(r.name), "rep": str(r.rep_label),
+             "amount": float(r.amount), "days": int(r.days)}
+            for r in rows.head(limit).itertuples(index=False)]
 
 
 def month_to_date(today) -> str:

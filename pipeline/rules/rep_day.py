@@ -140,22 +140,35 @@ def make_tasks(state: State, frame: pd.DataFrame, kind: str, due: pd.Series | No
     no_churn = pd.Series([()] * n, index=frame.index)
     churn = frame["churn_reasons"] if "churn_reasons" in frame.columns else no_churn
     late = frame["neglected"] if "neglected" in frame.columns else pd.Series(False, index=frame.index)
+    owes, owes_days = _owed(frame)
     columns = [frame[c].tolist() for c in TASK_COLUMNS]
     extras = [due.tolist(), overdue.tolist(), churn.tolist(), late.tolist(),
-              [""] * n if lead is None else lead.tolist(), [""] * n if events is None else events.tolist()]
+              [""] * n if lead is None else lead.tolist(), [""] * n if events is None else events.tolist(),
+              owes, owes_days]
     hint = text(f"rules.hint.{kind}")
     tasks = []
     for values in zip(*columns, *extras):
-        row = dict(zip(TASK_COLUMNS + ("due", "overdue", "churn", "neglected", "lead", "event"), values))
+        row = dict(zip(TASK_COLUMNS + ("due", "overdue", "churn", "neglected", "lead", "event",
+                                       "owes", "owes_days"), values))
         tasks.append(Task(
             rep=row["assigned_rep"], kind=kind, customer_id=str(row["customer_id"]),
             customer_name=str(row["name"]), contact=str(row["contact"]), phone=str(row["phone"]),
-            wechat=_text(row["wechat"]),
+            wechat=_text(row["wechat"]), owes=row["owes"], owes_days=row["owes_days"],
             grade=row["grade"], key_account=bool(row["key_account"]), due=row["due"].date(),
             overdue_days=int(row["overdue"]), reasons=task_reasons(row, kind, today),
             latest_note=str(row["latest_note"]), record_hint=hint, care_event=row["event"],
             owner_rep="" if row["assigned_rep"] else row["rep"]))
     return tasks
+
+
+def _owed(frame: pd.DataFrame) -> tuple[list[float], list[int]]:
+    """Each row's overdue receivable and its days (0 when nothing is overdue, or when the
+    receivables stage has not run)."""
+    if "overdue_receivable" not in frame.columns:
+        return [0.0] * len(frame), [0] * len(frame)
+    amount = frame["overdue_receivable"].astype(float).fillna(0.0)
+    days = frame["receivable_days"].astype(float).fillna(0.0).astype(int)
+    return amount.tolist(), days.tolist()
 
 
 def _text(value) -> str:
