@@ -221,7 +221,7 @@ def test_the_far_corner_guard_keeps_values_and_types(tmp_path):
 def sheet_with_cells(path: Path, cells: dict[tuple[int, int], str], prefix: str = "") -> Path:
     """A workbook whose 客户 sheet holds exactly ``cells`` ((row, column) -> text); with ``prefix``
     its rows and cells are written with a namespace prefix (``<x:row>``), as some tools do."""
-    from pipeline.read.extent import column_letters
+    from openpyxl.utils.cell import get_column_letter as column_letters
     minimal_register(path, [])
     rows: dict[int, list] = {}
     p = f"{prefix}:" if prefix else ""

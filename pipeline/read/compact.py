@@ -14,14 +14,10 @@ import re
 import zipfile
 
 from lxml import etree
+from openpyxl.utils.cell import column_index_from_string as column_number
+from openpyxl.utils.cell import get_column_letter as column_letters
 
-from pipeline.read.extent import (
-    MAX_COLUMNS,
-    REF,
-    WIDE_REF,
-    column_letters,
-    column_number,
-)
+from pipeline.read.extent import MAX_COLUMNS, REF, WIDE_REF
 
 GAP = 1000                     # more blank rows than this in a row: the rows after it move up
 ROW = re.compile(rb'<row\b[^>]*?\br="(\d+)"')

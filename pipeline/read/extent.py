@@ -13,6 +13,8 @@ import re
 import zipfile
 from dataclasses import dataclass
 
+from openpyxl.utils.cell import column_index_from_string as column_number
+
 CHUNK = 1 << 22
 MAX_COLUMNS = 1024            # a register has a few dozen; cells beyond this column are ignored
 SLACK_ROWS, SLACK_CELLS = 1000, 1_000_000
@@ -32,21 +34,6 @@ class Extent:
         a row takes at least 16 bytes of XML, a cell 4."""
         return (self.columns <= MAX_COLUMNS and self.last_row <= self.size // 16 + SLACK_ROWS
                 and self.columns * self.last_row <= self.size // 4 + SLACK_CELLS)
-
-
-def column_number(letters: str) -> int:
-    number = 0
-    for char in letters:
-        number = number * 26 + ord(char) - 64
-    return number
-
-
-def column_letters(number: int) -> str:
-    letters = ""
-    while number:
-        number, rest = divmod(number - 1, 26)
-        letters = chr(65 + rest) + letters
-    return letters
 
 
 def measure(book: zipfile.ZipFile, part: str) -> Extent:
