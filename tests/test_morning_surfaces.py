@@ -210,3 +210,11 @@ def test_the_register_keeps_its_own_words_when_the_emails_are_english(english):
     risks = list(report["Churn risks"].iter_rows(values_only=True))
     reason = next(i for i, h in enumerate(risks[0]) if "reason" in str(h).lower())
     assert not CJK.search(risks[1][reason])
+
+
+def test_the_terminals_problem_counts_add_up(tmp_path, capsys):
+    """错误 + 警告 + 提示 = the total the same line gives (the demo has a 提示, a blank row)."""
+    run_demo(tmp_path, MONDAY)
+    line = next(l for l in capsys.readouterr().out.splitlines() if l.startswith("数据问题"))
+    total, *parts = map(int, re.findall(r"\d+", line))
+    assert len(parts) == 3 and sum(parts) == total and parts[2] >= 1, line

@@ -76,7 +76,7 @@ def terminal_lines(facts: dict) -> list[str]:
     lines = [text("summary.title", date=facts["date"]),
              text("summary.counts", **{**counts, "reps": facts["notes"].get("reps_working", counts["reps"])}),
              text("summary.problems", total=problems["total"], errors=sev.get("error", 0),
-                  warnings=sev.get("warning", 0))]
+                  warnings=sev.get("warning", 0), notes=sev.get("info", 0))]
     for rep, t in facts["notes"].get("tasks_per_rep", {}).items():
         lines.append(text("summary.rep", rep=rep, tasks=t["customers"], over_cap=t["waiting"],
                           unassigned=t["unassigned"]))
