@@ -59,14 +59,15 @@ def customers():
             customer("C0003", "龙岗永安快修", "王强", 需求="潜在")]
 
 
-def build(path: Path, *, log: str = "plain") -> Path:
-    """A small register; ``log``: "plain", "table" (跟进记录 is an Excel table) or "none"."""
+def build(path: Path, *, log: str = "plain", reps: list | None = None) -> Path:
+    """A small register; ``log``: "plain", "table" (跟进记录 is an Excel table) or "none";
+    ``reps``: the 业务员 rows (default REPS)."""
     with xlsxwriter.Workbook(str(path)) as book:
         book.set_properties({"created": dt.datetime(2026, 1, 1)})
         dates = book.add_format({"num_format": "yyyy-mm-dd"})
         sheets = {"客户": [CUSTOMER_HEADER, *customers()],
                   "销售": [ORDER_HEADER, [dt.date(2026, 10, 1), "C0001", "S1", 1200.0, 1200.0, None]],
-                  "业务员": [REPS_HEADER, *REPS]}
+                  "业务员": [REPS_HEADER, *(REPS if reps is None else reps)]}
         followups = [[dt.date(2026, 11, 2), "C0001", "王强", "电话", "问了机油价格", "明确", dt.date(2026, 12, 10), 4, None]]
         for name, rows in sheets.items():
             sheet = book.add_worksheet(name)
@@ -251,6 +252,37 @@ def test_a_refused_reply_leaves_the_register_keeps_the_message_and_tells_sender_
     assert run(shop) == 0
     assert len(list((shop / "output" / NEXT_DAY / "outbox").glob("inbox_reply-*.eml"))) == 1
     assert (shop / "register.xlsx").read_bytes() == original
+
+
+# Whoever the register does not clearly employ cannot record (issue 11's strict 在职 and
+# duplicate 姓名: their customers are the 主管's, so their replies are not theirs to write).
+UNCLEAR = "「业务员」表里有两行「王强」"
+NOT_ACTIVE = "不是「业务员」表里在职业务员或主管的邮箱"
+
+
+@pytest.mark.parametrize("reps, sender, body, why", [
+    ([*REPS, ["王强", "wq2@example.com", "业务员", "是"]], WANG, "C0001 电话 谈了", UNCLEAR),
+    ([*REPS, ["王强", "wq2@example.com", "业务员", "是"]], "wq2@example.com", "C0001 电话 谈了", UNCLEAR),
+    ([*REPS, ["王强", WANG, "主管", "是"]], WANG, "C0002 电话 谈了", UNCLEAR),
+    ([["王强", WANG, "业务员", "离职"], *REPS[1:]], WANG, "C0001 电话 谈了", NOT_ACTIVE),
+    ([["王强", WANG, "业务员", "走了"], *REPS[1:]], WANG, "C0001 电话 谈了", NOT_ACTIVE),
+    ([*REPS, ["孙经理", "sun@example.com", "主管", "已离职"]], "sun@example.com", "C0002 电话 谈了", NOT_ACTIVE),
+])
+def test_a_reply_from_someone_the_register_does_not_clearly_employ_is_refused(tmp_path, port, reps, sender,
+                                                                               body, why):
+    build(tmp_path / "register.xlsx", reps=reps)
+    config(tmp_path, port)
+    original = settled(tmp_path)
+    deliver(port, reply(sender, "Re: 今日跟进", body, when=SENT))
+    assert run(tmp_path) == 0
+    assert (tmp_path / "register.xlsx").read_bytes() == original
+    assert folder_subjects(port, "未处理") == ["Re: 今日跟进"] and folder_subjects(port, "INBOX") == []
+    answer = email.message_from_bytes(next((tmp_path / "output" / NEXT_DAY / "outbox").glob("inbox_reply-*.eml"))
+                                      .read_bytes(), policy=policy.default)
+    assert answer["To"].addresses[0].addr_spec == sender
+    assert why in answer.get_body(("plain",)).get_content()
+    boss = outbox_text(tmp_path, NEXT_DAY, "owner-陈总")
+    assert "1 封回复无法录入" in boss and why in boss
 
 
 def test_a_boss_may_record_for_any_customer(shop, port):

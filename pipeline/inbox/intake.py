@@ -73,7 +73,9 @@ def judge(message: Message, known: Known | Register, today: date) -> dict:
     if failed:
         problems.append({"code": "auth_failed", "line": ", ".join(failed)})
     elif sender is None:
-        problems.append({"code": "stranger", "line": message.sender})
+        unclear = authorise.unclear_name(message.sender, register.reps)
+        problems.append({"code": "unclear_rep", "line": unclear} if unclear else
+                        {"code": "stranger", "line": message.sender})
     rows: list[dict] = []
     if not problems:
         reply = parse_reply(message.subject, message.text, sent.date(), known.ids, known.labels)
