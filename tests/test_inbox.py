@@ -415,9 +415,13 @@ def test_a_reply_to_an_english_email(shop, port):
         .replace("Need: ", "Need: latent").replace("Next follow-up: ", "Next follow-up: next Monday")
     deliver(port, reply(WANG, subject, filled, when=SENT))
     assert run(shop) == 0
-    assert log_rows(shop / "register.xlsx")[-1] == [
-        dt.date(2026, 11, 30), "C0001", "王强", "phone", "asked about brake pads", "潜在", "", "",
-        dt.date(2026, 12, 7), "Email 2026-11-30 15:20"]
+    # Whatever the email language, the register keeps its own words: a Chinese register's
+    # log gets 来源 and 邮件 (as 需求 gets 潜在), and the contact way as the staff write it.
+    rows = log_rows(shop / "register.xlsx")
+    assert rows[0][-1] == "来源"
+    assert rows[-1] == [
+        dt.date(2026, 11, 30), "C0001", "王强", "电话", "asked about brake pads", "潜在", "", "",
+        dt.date(2026, 12, 7), "邮件 2026-11-30 15:20"]
     assert "Your follow-ups sent by email were recorded (1)" in outbox_text(shop, NEXT_DAY, "rep-王强")
 
 
@@ -633,3 +637,4 @@ def test_an_english_register_without_a_log_gets_an_english_one(tmp_path, port):
     assert rows[0] == ["date", "customer_id", "rep", "method", "content", "need", "expected_close",
                        "satisfaction", "next_follow_up", "Source"]
     assert rows[1][1:6] == ["C0001", "Wang", "visit", "brought samples", "潜在"]
+    assert rows[1][-1] == "Email 2026-11-30 15:20"
