@@ -468,6 +468,20 @@ def test_an_unreachable_mailbox_is_one_line_and_the_run_goes_on(tmp_path):
     assert "跟进邮箱连不上" in outbox_text(tmp_path, NEXT_DAY, "owner-陈总")
 
 
+def test_a_password_pasted_into_inbox_password_env_is_never_repeated(tmp_path, port, capsys):
+    build(tmp_path / "register.xlsx")
+    path = config(tmp_path, port)
+    pasted = "Secr3t pw!"
+    path.write_text(path.read_text(encoding="utf-8").replace('"TEST_INBOX_PASSWORD"', f'"{pasted}"'),
+                    encoding="utf-8")
+    assert main(["--config", str(path), "--date", NEXT_DAY], environ={}) == 0
+    shown = capsys.readouterr()
+    said = shown.out + shown.err + (tmp_path / "output" / NEXT_DAY / "summary.json").read_text(encoding="utf-8")
+    said += outbox_text(tmp_path, NEXT_DAY, "owner-陈总")
+    assert pasted not in said and json.dumps(pasted)[1:-1] not in said
+    assert "[inbox] password_env 应该是环境变量的名字" in summary(tmp_path)["inbox"]["error"]
+
+
 @pytest.mark.parametrize("log", ["plain", "table"])
 def test_later_replies_go_under_the_earlier_ones_leaving_every_other_byte(tmp_path, port, log):
     build(tmp_path / "register.xlsx", log=log)
