@@ -66,6 +66,11 @@ def take_in(config: Config, register: Register, book: Workbook, output: Path, to
 
 def _fetch(config: Config, register: Register, journal: Journal, today: date, environ: dict) -> dict:
     inbox = config.inbox
+    if inbox.user and not mailer.password_env_is_a_name(inbox):
+        # Most likely the password itself was pasted there: never repeat it anywhere.
+        line = text("inbox.password_env_not_a_name")
+        log.debug(line)
+        return {"status": "failed", "error": line}
     password = find_password(inbox, environ)
     if inbox.user and not password:
         line = text("inbox.no_password", env=inbox.password_env, service=inbox.host)

@@ -59,14 +59,15 @@ def customers():
             customer("C0003", "龙岗永安快修", "王强", 需求="潜在")]
 
 
-def build(path: Path, *, log: str = "plain") -> Path:
-    """A small register; ``log``: "plain", "table" (跟进记录 is an Excel table) or "none"."""
+def build(path: Path, *, log: str = "plain", reps: list | None = None) -> Path:
+    """A small register; ``log``: "plain", "table" (跟进记录 is an Excel table) or "none";
+    ``reps``: the 业务员 rows (default REPS)."""
     with xlsxwriter.Workbook(str(path)) as book:
         book.set_properties({"created": dt.datetime(2026, 1, 1)})
         dates = book.add_format({"num_format": "yyyy-mm-dd"})
         sheets = {"客户": [CUSTOMER_HEADER, *customers()],
                   "销售": [ORDER_HEADER, [dt.date(2026, 10, 1), "C0001", "S1", 1200.0, 1200.0, None]],
-                  "业务员": [REPS_HEADER, *REPS]}
+                  "业务员": [REPS_HEADER, *(REPS if reps is None else reps)]}
         followups = [[dt.date(2026, 11, 2), "C0001", "王强", "电话", "问了机油价格", "明确", dt.date(2026, 12, 10), 4, None]]
         for name, rows in sheets.items():
             sheet = book.add_worksheet(name)
@@ -253,6 +254,37 @@ def test_a_refused_reply_leaves_the_register_keeps_the_message_and_tells_sender_
     assert (shop / "register.xlsx").read_bytes() == original
 
 
+# Whoever the register does not clearly employ cannot record (issue 11's strict 在职 and
+# duplicate 姓名: their customers are the 主管's, so their replies are not theirs to write).
+UNCLEAR = "「业务员」表里有两行「王强」"
+NOT_ACTIVE = "不是「业务员」表里在职业务员或主管的邮箱"
+
+
+@pytest.mark.parametrize("reps, sender, body, why", [
+    ([*REPS, ["王强", "wq2@example.com", "业务员", "是"]], WANG, "C0001 电话 谈了", UNCLEAR),
+    ([*REPS, ["王强", "wq2@example.com", "业务员", "是"]], "wq2@example.com", "C0001 电话 谈了", UNCLEAR),
+    ([*REPS, ["王强", WANG, "主管", "是"]], WANG, "C0002 电话 谈了", UNCLEAR),
+    ([["王强", WANG, "业务员", "离职"], *REPS[1:]], WANG, "C0001 电话 谈了", NOT_ACTIVE),
+    ([["王强", WANG, "业务员", "走了"], *REPS[1:]], WANG, "C0001 电话 谈了", NOT_ACTIVE),
+    ([*REPS, ["孙经理", "sun@example.com", "主管", "已离职"]], "sun@example.com", "C0002 电话 谈了", NOT_ACTIVE),
+])
+def test_a_reply_from_someone_the_register_does_not_clearly_employ_is_refused(tmp_path, port, reps, sender,
+                                                                               body, why):
+    build(tmp_path / "register.xlsx", reps=reps)
+    config(tmp_path, port)
+    original = settled(tmp_path)
+    deliver(port, reply(sender, "Re: 今日跟进", body, when=SENT))
+    assert run(tmp_path) == 0
+    assert (tmp_path / "register.xlsx").read_bytes() == original
+    assert folder_subjects(port, "未处理") == ["Re: 今日跟进"] and folder_subjects(port, "INBOX") == []
+    answer = email.message_from_bytes(next((tmp_path / "output" / NEXT_DAY / "outbox").glob("inbox_reply-*.eml"))
+                                      .read_bytes(), policy=policy.default)
+    assert answer["To"].addresses[0].addr_spec == sender
+    assert why in answer.get_body(("plain",)).get_content()
+    boss = outbox_text(tmp_path, NEXT_DAY, "owner-陈总")
+    assert "1 封回复无法录入" in boss and why in boss
+
+
 def test_a_boss_may_record_for_any_customer(shop, port):
     settled(shop)
     deliver(port, reply(BOSS, "x", "C0002 微信 报价已发 潜在", when=SENT))
@@ -383,9 +415,13 @@ def test_a_reply_to_an_english_email(shop, port):
         .replace("Need: ", "Need: latent").replace("Next follow-up: ", "Next follow-up: next Monday")
     deliver(port, reply(WANG, subject, filled, when=SENT))
     assert run(shop) == 0
-    assert log_rows(shop / "register.xlsx")[-1] == [
-        dt.date(2026, 11, 30), "C0001", "王强", "phone", "asked about brake pads", "潜在", "", "",
-        dt.date(2026, 12, 7), "Email 2026-11-30 15:20"]
+    # Whatever the email language, the register keeps its own words: a Chinese register's
+    # log gets 来源 and 邮件 (as 需求 gets 潜在), and the contact way as the staff write it.
+    rows = log_rows(shop / "register.xlsx")
+    assert rows[0][-1] == "来源"
+    assert rows[-1] == [
+        dt.date(2026, 11, 30), "C0001", "王强", "电话", "asked about brake pads", "潜在", "", "",
+        dt.date(2026, 12, 7), "邮件 2026-11-30 15:20"]
     assert "Your follow-ups sent by email were recorded (1)" in outbox_text(shop, NEXT_DAY, "rep-王强")
 
 
@@ -430,6 +466,20 @@ def test_an_unreachable_mailbox_is_one_line_and_the_run_goes_on(tmp_path):
     facts = summary(tmp_path)
     assert facts["status"] == "ok" and "跟进邮箱连不上" in facts["inbox"]["error"]
     assert "跟进邮箱连不上" in outbox_text(tmp_path, NEXT_DAY, "owner-陈总")
+
+
+def test_a_password_pasted_into_inbox_password_env_is_never_repeated(tmp_path, port, capsys):
+    build(tmp_path / "register.xlsx")
+    path = config(tmp_path, port)
+    pasted = "Secr3t pw!"
+    path.write_text(path.read_text(encoding="utf-8").replace('"TEST_INBOX_PASSWORD"', f'"{pasted}"'),
+                    encoding="utf-8")
+    assert main(["--config", str(path), "--date", NEXT_DAY], environ={}) == 0
+    shown = capsys.readouterr()
+    said = shown.out + shown.err + (tmp_path / "output" / NEXT_DAY / "summary.json").read_text(encoding="utf-8")
+    said += outbox_text(tmp_path, NEXT_DAY, "owner-陈总")
+    assert pasted not in said and json.dumps(pasted)[1:-1] not in said
+    assert "[inbox] password_env 应该是环境变量的名字" in summary(tmp_path)["inbox"]["error"]
 
 
 @pytest.mark.parametrize("log", ["plain", "table"])
@@ -601,3 +651,4 @@ def test_an_english_register_without_a_log_gets_an_english_one(tmp_path, port):
     assert rows[0] == ["date", "customer_id", "rep", "method", "content", "need", "expected_close",
                        "satisfaction", "next_follow_up", "Source"]
     assert rows[1][1:6] == ["C0001", "Wang", "visit", "brought samples", "潜在"]
+    assert rows[1][-1] == "Email 2026-11-30 15:20"

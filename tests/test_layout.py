@@ -27,7 +27,7 @@ ALLOWED: dict[str, set[str]] = {
     "mail": {"spine", "dates", "rules"},
     "ops": {"spine"},
     "demo": set(),
-    "inbox": {"spine", "read"},
+    "inbox": {"spine", "read", "rules"},
     "mailbox": {"spine", "dates", "read", "inbox", "mail", "writeback"},
     "cli": {"spine", "ops", "runner"},
     "runner": {"spine", "dates", "read", "rules", "models", "writeback", "report", "mail", "ops", "demo",

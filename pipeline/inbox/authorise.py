@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from pipeline import schema
+from pipeline.rules.rep_day import ambiguous_names, named_reps, working_reps
 
 _VERDICT = re.compile(r"\b(dkim|spf|dmarc)\s*=\s*([a-z]+)", re.IGNORECASE)
 FAILING = {"fail", "softfail", "permerror"}
@@ -37,15 +38,27 @@ def failed_checks(auth_results: Iterable[str]) -> list[str]:
 
 
 def find_sender(address: str, reps: pd.DataFrame) -> Sender | None:
-    """The active rep or 主管 whose 邮箱 is ``address`` (case does not matter), or None."""
+    """The rep or 主管 who works here (``rep_day.working_reps``: 在职, one clear row per 姓名)
+    whose 邮箱 is ``address`` (case does not matter), or None.  The same people get the
+    morning emails: whoever the register does not clearly employ cannot write into it."""
     wanted = address.strip().lower()
     if not wanted:
         return None
-    usable = reps[~reps["blocked"].astype(bool)]
-    for name, email, role, active in zip(usable["name"], usable["email"], usable["role"], usable["active"]):
-        if str(email).strip().lower() == wanted and (bool(active) or role == schema.ROLE_MANAGER):
-            return Sender(str(name), str(role))
+    working = working_reps(reps)
+    for name, email, role in zip(working["name"], working["email"], working["role"]):
+        if email.strip().lower() == wanted:
+            return Sender(name, role)
     return None
+
+
+def unclear_name(address: str, reps: pd.DataFrame) -> str:
+    """The 姓名 of ``address``'s 业务员 row when that 姓名 is on rows that differ (so it is
+    unclear who the person is and their customers are the 主管's), else ""."""
+    wanted = address.strip().lower()
+    named = named_reps(reps)
+    doubtful = ambiguous_names(named)
+    return next((name for name, email in zip(named["name"], named["email"])
+                 if name in doubtful and wanted and email.strip().lower() == wanted), "")
 
 
 def owners(customers: pd.DataFrame) -> dict[str, str]:

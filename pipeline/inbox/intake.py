@@ -22,8 +22,9 @@ from pipeline.config import InboxConfig
 from pipeline.inbox import authorise
 from pipeline.inbox.fetch import Message
 from pipeline.inbox.journal import Journal
-from pipeline.inbox.parse import id_lookup, parse_reply
-from pipeline.messages import every_language, text
+from pipeline.inbox import rows as email_rows
+from pipeline.inbox.parse import id_lookup, in_chinese, parse_reply
+from pipeline.messages import every_language, text_in
 from pipeline.model import Register
 
 ACCEPTED, REFUSED = "accepted", "refused"
@@ -50,12 +51,15 @@ class Known:
     ids: dict[str, str]            # ID.upper() -> customer id
     owner: dict[str, str]          # customer id -> rep
     labels: dict[str, tuple[str, ...]]
+    source_word: str = "邮件"      # the 来源 cell's word, in the register's language
+    english: bool = False          # the register's headers are English (its contact words too)
 
     @classmethod
     def of(cls, register: Register) -> "Known":
         customers = register.customers[~register.customers["blocked"].astype(bool)]
         return cls(register, id_lookup(set(customers["customer_id"]) - {""}), authorise.owners(customers),
-                   link_labels())
+                   link_labels(), email_rows.source_word(register),
+                   email_rows.register_language(register) == "en")
 
 
 def judge(message: Message, known: Known | Register, today: date) -> dict:
@@ -73,12 +77,16 @@ def judge(message: Message, known: Known | Register, today: date) -> dict:
     if failed:
         problems.append({"code": "auth_failed", "line": ", ".join(failed)})
     elif sender is None:
-        problems.append({"code": "stranger", "line": message.sender})
+        unclear = authorise.unclear_name(message.sender, register.reps)
+        problems.append({"code": "unclear_rep", "line": unclear} if unclear else
+                        {"code": "stranger", "line": message.sender})
     rows: list[dict] = []
     if not problems:
         reply = parse_reply(message.subject, message.text, sent.date(), known.ids, known.labels)
         problems += [{"code": code, "line": line} for line, code in reply.not_understood]
-        rows = [dict(r, rep=sender.name, source=source_text(sent)) for r in reply.rows]
+        # The register's words, whatever language the email was in (as 需求 潜在 for "latent").
+        rows = [dict(r, rep=sender.name, source=source_text(sent, known.source_word),
+                     method=r["method"] if known.english else in_chinese(r["method"])) for r in reply.rows]
         problems += [{"code": "not_your_customer", "line": cid}
                      for cid in authorise.foreign_customers(sender, rows, known.owner)]
         entry["rep"] = sender.name
@@ -88,9 +96,10 @@ def judge(message: Message, known: Known | Register, today: date) -> dict:
     return entry
 
 
-def source_text(sent: datetime) -> str:
-    """The 来源 cell of a row that came by email: ``邮件 2026-12-01 09:12``."""
-    return f"{text('inbox.source_email')} {sent.strftime('%Y-%m-%d %H:%M')}"
+def source_text(sent: datetime, word: str | None = None) -> str:
+    """The 来源 cell of a row that came by email: ``邮件 2026-12-01 09:12`` (``word``: the
+    register's word for 邮件, see ``rows.source_word``)."""
+    return f"{word or text_in('zh', 'inbox.source_email')} {sent.strftime('%Y-%m-%d %H:%M')}"
 
 
 def take_in(box, config: InboxConfig, messages: Sequence[Message], register: Register,

@@ -34,6 +34,16 @@ METHODS = {"电话": "电话", "電話": "电话", "打电话": "电话", "来�
            "邮件": "邮件", "郵件": "邮件", "面谈": "面谈", "面談": "面谈", "视频": "视频", "视频会议": "视频",
            "qq": "QQ", "whatsapp": "WhatsApp", "phone": "phone", "call": "call", "visit": "visit",
            "wechat": "WeChat", "email": "email", "sms": "SMS", "meeting": "meeting", "video": "video"}
+# The English contact words as a Chinese register writes them (电话, not "phone").
+_METHODS_IN_CHINESE = {"phone": "电话", "call": "电话", "visit": "拜访", "WeChat": "微信", "email": "邮件",
+                       "SMS": "短信", "meeting": "面谈", "video": "视频"}
+
+
+def in_chinese(method: str | None) -> str | None:
+    """A recognised English contact word in the Chinese register's words; others as typed."""
+    return _METHODS_IN_CHINESE.get(method, method) if method else method
+
+
 # Extra spellings of the labels, beyond the register's own headers (schema) and the
 # labels the link uses (templates/messages/inbox.toml); compared NFKC-folded, lower-case.
 LABEL_SYNONYMS = {

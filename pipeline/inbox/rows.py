@@ -15,7 +15,7 @@ import pandas as pd
 
 from pipeline import schema
 from pipeline.inbox.journal import rows_of
-from pipeline.messages import every_language, text
+from pipeline.messages import every_language, text_in
 from pipeline.model import Register, empty_frame
 
 SOURCE = "source"
@@ -70,13 +70,21 @@ def log_headers(register: Register) -> tuple[tuple[str, str], ...]:
     headers in the register's language (the customer sheet's header tells which)."""
     layout = register.layout.get("followups")
     typed = layout.headers if layout else {}
-    language = _register_language(register)
+    language = register_language(register)
     headers = []
     for f in schema.FOLLOWUPS.fields:
         default = {"zh": f.header, "zh_hant": f.traditional, "en": f.name}[language]
         headers.append((f.name, typed.get(f.name) or default))
-    source = {"zh": text("inbox.source_header"), "zh_hant": "來源", "en": every_language("inbox.source_header")[-1]}
+    # The register's language, not the emails': an English email must not put "Source" into a
+    # Chinese log (nor 来源 into an English one).
+    source = {"zh": text_in("zh", "inbox.source_header"), "zh_hant": "來源",
+              "en": text_in("en", "inbox.source_header")}
     return (*headers, (SOURCE, source[language]))
+
+
+def source_word(register: Register) -> str:
+    """The word the 来源 cell starts with, in the register's language (邮件 / Email)."""
+    return text_in("en" if register_language(register) == "en" else "zh", "inbox.source_email")
 
 
 def log_aliases() -> dict[str, tuple[str, ...]]:
@@ -85,7 +93,7 @@ def log_aliases() -> dict[str, tuple[str, ...]]:
     return aliases
 
 
-def _register_language(register: Register) -> str:
+def register_language(register: Register) -> str:
     """zh, zh_hant or en: how the register's customer id header is written."""
     layout = register.layout.get("customers")
     typed = (layout.headers.get("customer_id") if layout else "") or ""
@@ -103,4 +111,4 @@ def log_sheet_name(register: Register) -> str:
     if layout is not None and layout.n_columns:
         return layout.sheet
     names = schema.FOLLOWUPS.names
-    return {"zh": names[0], "zh_hant": names[1], "en": names[2]}[_register_language(register)]
+    return {"zh": names[0], "zh_hant": names[1], "en": names[2]}[register_language(register)]

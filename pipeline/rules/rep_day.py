@@ -68,17 +68,27 @@ def rep_days(state: State, config: Config) -> tuple[State, list[Problem]]:
 # --- who gets the task ------------------------------------------------------------
 
 def active_reps(state: State) -> pd.DataFrame:
-    """The 业务员 rows who work here, one per name, in sheet order.
+    """The 业务员 rows who work here, one per name, in sheet order (``working_reps``)."""
+    return working_reps(state.register.reps)
+
+
+def working_reps(reps: pd.DataFrame) -> pd.DataFrame:
+    """The 业务员 rows who work here, one per name, in sheet order: the one definition of who
+    gets an email and who may record by email (``pipeline.inbox.authorise``).
 
     A name on several rows that differ (邮箱, 角色 or 在职) is ambiguous: none of its rows
     is taken, so its customers go to the 主管 (the validator reports the rows).
     """
-    reps = state.register.reps
-    reps = reps.assign(name=text_column(reps["name"]), role=text_column(reps["role"]),
-                       email=text_column(reps["email"]))
-    named = reps.loc[~reps["blocked"].astype(bool) & (reps["name"] != "")]
+    named = named_reps(reps)
     working = named["active"].astype(bool) & ~named["name"].isin(ambiguous_names(named))
     return named.loc[working].drop_duplicates("name")
+
+
+def named_reps(reps: pd.DataFrame) -> pd.DataFrame:
+    """The usable 业务员 rows with a 姓名, 姓名/角色/邮箱 as plain text."""
+    reps = reps.assign(name=text_column(reps["name"]), role=text_column(reps["role"]),
+                       email=text_column(reps["email"]))
+    return reps.loc[~reps["blocked"].astype(bool) & (reps["name"] != "")]
 
 
 def ambiguous_names(reps: pd.DataFrame) -> set[str]:
