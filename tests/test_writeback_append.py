@@ -52,3 +52,25 @@ def test_any_other_change_is_caught(tmp_path, followups, old, new):
     assert old in sheet
     tampered = write_package(package, {part: sheet.replace(old, new, 1)})
     assert check_appended(Package(tampered), update.appended, False) is not None
+
+
+@pytest.mark.parametrize("followups", [2, 0])   # spliced and streamed
+def test_a_filter_over_the_log_keeps_covering_it(tmp_path, followups):
+    """The sheet's filter over the whole log grows over the new rows and the 来源 column next
+    to it, and so does the hidden _xlnm._FilterDatabase name (LibreOffice filters by it)."""
+    import io
+
+    import openpyxl
+    path = tmp_path / "r.xlsx"
+    path.write_bytes(register(tmp_path, followups))
+    book = openpyxl.load_workbook(path)
+    book["跟进记录"].auto_filter.ref = f"A1:I{followups + 1}"
+    book.save(path)
+    data = path.read_bytes()
+    update = build_updated(data, "客户", [], LogAppend("跟进记录", HEADERS, {}, (ROW,)))
+    assert check_appended(Package(update.data), update.appended, False) is None
+    after = openpyxl.load_workbook(io.BytesIO(update.data))
+    assert after["跟进记录"].auto_filter.ref == f"A1:J{followups + 2}"
+    names = Package(update.data).read("xl/workbook.xml").decode()
+    if "_xlnm._FilterDatabase" in Package(data).read("xl/workbook.xml").decode():
+        assert f"$A$1:$J${followups + 2}" in names

@@ -32,6 +32,7 @@ from pipeline.writeback.sheet import _header_row
 from pipeline.writeback.stream import column_of, iter_rows, join_sheet, rewrite_sheet
 from pipeline.writeback.styles import StyleBook
 from pipeline.writeback.table import grow_dimension, grow_table, widen_added_columns
+from pipeline.writeback.view import grow_filter_name, grow_log_filter_element
 
 from pipeline.writeback.log_new_sheet import into_new_sheet
 from pipeline.writeback.log_rows import KINDS, Appended, LogAppend, place, wanted_cells, RowWriter
@@ -61,6 +62,9 @@ def append_log(package: Package, log: LogAppend, styles: StyleBook, date1904: bo
     else:
         new_xml, appended, header_added = _append(xml, parts.sheet, log, styles, date1904, shared, tables)
     replaced[parts.sheet] = new_xml
+    named = grow_filter_name(package, log.sheet, xml, new_xml, replaced)
+    if named:
+        replaced[named[0]] = named[1]
     for part, table in tables.items():
         if _grow_table_rows(table, appended, header_added):
             replaced[part] = serialize_xml(table)
@@ -80,6 +84,8 @@ def _append(xml: bytes, part: str, log: LogAppend, styles: StyleBook, date1904: 
     root, chunks = rewrite_sheet(xml, part, writer)
     last_column = max([*places.values(), 1])
     grow_dimension(root, last_column, first + len(log.rows) - 1)
+    if wanted:
+        grow_log_filter_element(root, first, max(wanted), last_column)
     widen_added_columns(root, {c: 12 if KINDS.get(name) == "date" else 16 if name == "source" else 10
                                for name, c in places.items() if c in dict(header_added)})
     appended = Appended(part, xml, first,

@@ -23,6 +23,7 @@ from pipeline.writeback.package import (
 from pipeline.writeback.sheet import _header_row
 from pipeline.writeback.stream import column_of
 from pipeline.writeback.styles import StyleBook
+from pipeline.writeback.view import grow_log_filter_bytes
 
 from pipeline.writeback.log_rows import Appended, LogAppend, place, wanted_cells, RowWriter
 
@@ -79,6 +80,10 @@ def splice_rows(xml: bytes, part: str, log: LogAppend, styles: StyleBook, date19
         column, row_number = split_ref(bottom)
         grown = f"{column_letters(max(column, max(places.values())))}{max(row_number, first + len(log.rows) - 1)}"
         edits.append((match.start(), match.end(), f'<dimension ref="{top}:{grown}"/>'.encode()))
+    # A sheet filter over the whole log keeps covering it (LibreOffice filters only its range).
+    grown_filter = grow_log_filter_bytes(xml, end, first, max(wanted), max(places.values()))
+    if grown_filter:
+        edits.append(grown_filter)
     edits.sort()
     cells = {(r, c): v for r, row_cells in wanted.items() for c, v in row_cells.items()}
     appended = Appended(part, xml, first, cells, frozenset((1, c) for c, _ in header_added), (), tuple(edits),

@@ -148,6 +148,43 @@ def _highest_priority(root: etree._Element) -> int:
 _FILTER = re.compile(rb'<(?:\w+:)?autoFilter\b[^>]*?\bref="([A-Z]+[0-9]+(?::[A-Z]+[0-9]+)?)"')
 
 
+def grown_log_filter(ref: str, first_new_row: int, last_row: int, last_column: int) -> str | None:
+    """A sheet filter over the follow-up log, grown over appended rows ``first_new_row``..
+    ``last_row`` (and a new column right after it); None when it does not reach the log's
+    last row (a filter over part of the sheet is the staff's choice) or needs no change."""
+    start, _, stop = ref.partition(":")
+    try:
+        start_column, start_row = split_ref(start)
+        end_column, end_row = split_ref(stop or start)
+    except PackageError:
+        return None
+    if start_row != 1 or end_row < first_new_row - 1 or end_row >= last_row:
+        return None
+    if last_column == end_column + 1:
+        end_column = last_column
+    return f"{start}:{column_letters(end_column)}{last_row}"
+
+
+def grow_log_filter_element(root: etree._Element, first_new_row: int, last_row: int, last_column: int) -> None:
+    """The same, on a parsed sheet (the streamed append)."""
+    auto_filter = root.find(M + "autoFilter")
+    grown = grown_log_filter(auto_filter.get("ref", ""), first_new_row, last_row, last_column) \
+        if auto_filter is not None else None
+    if grown:
+        auto_filter.set("ref", grown)
+
+
+def grow_log_filter_bytes(xml: bytes, after: int, first_new_row: int, last_row: int,
+                          last_column: int) -> tuple[int, int, bytes] | None:
+    """The same as a byte edit (start, end, replacement) of the filter's ref, searched from
+    ``after`` (the end of sheetData): the spliced append's way."""
+    match = _FILTER.search(xml, after)
+    if not match:
+        return None
+    grown = grown_log_filter(match.group(1).decode(), first_new_row, last_row, last_column)
+    return (match.start(1), match.end(1), grown.encode()) if grown else None
+
+
 def filter_range(sheet_xml: bytes) -> str | None:
     """The sheet's own AutoFilter range (it follows sheetData, so only the tail is searched)."""
     tail = sheet_xml[sheet_xml.rfind(b"sheetData>"):]
@@ -156,16 +193,17 @@ def filter_range(sheet_xml: bytes) -> str | None:
 
 
 def grow_filter_name(package, sheet_name: str, old_sheet: bytes,
-                     new_sheet: bytes) -> tuple[str, bytes] | None:
+                     new_sheet: bytes, replaced: dict[str, bytes] | None = None) -> tuple[str, bytes] | None:
     """workbook.xml with the sheet's _xlnm._FilterDatabase over the grown filter range, as
     (part, bytes); None when the filter did not grow or the name is not one we can
-    rewrite exactly (then Excel still uses the sheet's own range)."""
+    rewrite exactly (then Excel still uses the sheet's own range).  ``replaced`` holds
+    the parts already rewritten: another sheet's filter name may have grown before."""
     old, new = filter_range(old_sheet), filter_range(new_sheet)
     if not old or not new or old == new:
         return None
     book = next((target for kind, target in package.relationships("").values()
                  if kind.endswith("/officeDocument")), "xl/workbook.xml")
-    data = package.read(book)
+    data = (replaced or {}).get(book) or package.read(book)
     root = package.xml(book)
     names = [sheet.get("name") for sheet in root.iter(M + "sheet")]
     if sheet_name not in names:
