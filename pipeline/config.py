@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, fields, is_dataclass, replace
 from pathlib import Path
 
 from pipeline import messages, schema
+from pipeline.addresses import mail_address
 
 
 class ConfigError(Exception):
@@ -282,21 +283,11 @@ def _build(cls, data: dict, prefix: str, say: _Say):
 def _check_sender(mail: MailConfig, say: _Say) -> None:
     """Every email's From is from_address, else user: one the mail library refuses fails every email
     of every night (issue 11), so it is a config error now, not a failure per email."""
-    if mail.from_address and not _is_address(mail.from_address):
+    if mail.from_address and not mail_address(mail.from_address):
         raise ConfigError(say("config.bad_value", where="[mail] from_address", must=say("config.must.address"),
                               value=repr(mail.from_address)))
-    if not mail.from_address and mail.user and not _is_address(mail.user):
+    if not mail.from_address and mail.user and not mail_address(mail.user):
         raise ConfigError(say("config.sender_missing", user=repr(mail.user)))
-
-
-def _is_address(value: str) -> bool:
-    """What the emails' From header can hold: ASCII before the @, a real domain (no DNS lookup)."""
-    import email_validator
-    try:
-        email_validator.validate_email(value, check_deliverability=False, allow_smtputf8=False)
-    except email_validator.EmailNotValidError:
-        return False
-    return True
 
 
 def _unknown(say: _Say, section: str, key: str, known: list[str]) -> str:

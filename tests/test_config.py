@@ -146,6 +146,12 @@ def test_an_output_folder_that_cannot_be_written_is_one_line(tmp_path, capsys):
     assert len(err) == 1 and "[output] dir" in err[0] and "无法写入" in err[0]
 
 
+@pytest.mark.parametrize("sender", ["crm@shop.local", "crm@mail.shop.test", "crm@qq.com"])
+def test_a_sender_on_an_internal_mail_domain_is_accepted(tmp_path, sender):
+    assert load_text(tmp_path, f'[mail]\nfrom_address = "{sender}"\n').mail.from_address == sender
+    assert load_text(tmp_path, f'[mail]\nuser = "{sender}"\n').mail.user == sender
+
+
 @pytest.mark.parametrize("mail", ['user = "bot"\n', 'from_address = "shop at qq.com"\n'])
 def test_a_sender_that_is_not_an_address_is_one_line_before_anything_runs(tmp_path, mail):
     """Issue 11 class "config mistakes": a login name without @ (or a malformed from_address) made every
