@@ -75,11 +75,15 @@ def _run_once(opts: RunOptions, unwritable: list[str]) -> RunOutcome:
         retry, give_up = _write_back(opts, state, snap, facts)
         _send_emails(opts, state, problems, facts)
         facts["step"] = "report"   # written beside the steps above; its failure is known here
-        report.wait()
-        placed, note = report_file.place(written, day_dir / "report.xlsx")
-        facts["report"] = str(placed)
-        if note:
-            facts["report_note"] = note
+        try:
+            report.wait()
+            placed, note = report_file.place(written, day_dir / "report.xlsx")
+            facts["report"] = str(placed)
+            if note:
+                facts["report_note"] = note
+        except background.Unwritable:   # a full disk: the rest of the night stands, one line says it
+            facts["report_error"] = text("run.report_unwritable", path=day_dir)
+            unwritable.append(facts["report_error"])
         summary.finish(facts, state, problems)
         return RunOutcome(day=opts.today, ok=True, retry_writeback=retry, give_up_writeback=give_up)
     except RegisterError as e:
@@ -92,8 +96,10 @@ def _run_once(opts: RunOptions, unwritable: list[str]) -> RunOutcome:
     finally:
         if report is not None:   # when a step failed meanwhile, let the report finish (no-op otherwise)
             _quietly(report.wait)
-            if written.exists():   # ...and give it its name: it is still today's report
+            if report.ok and written.exists():   # ...and give it its name: it is still today's report
                 _quietly(lambda: report_file.place(written, day_dir / "report.xlsx"))
+            elif not report.ok:   # a half-written report never carries a name (nor stays behind)
+                written.unlink(missing_ok=True)
         _write_summary(day_dir / "summary.json", facts, unwritable)
 
 
