@@ -59,8 +59,8 @@ def run_once(opts: RunOptions) -> RunOutcome:
     """Run the whole pipeline once; problems in the data are reported, not fatal."""
     unwritable: list[str] = []
     outcome = _run_once(opts, unwritable)
-    if unwritable:   # the shop must hear that the output folder is full or gone
-        return replace(outcome, ok=False, reason=unwritable[0])
+    if unwritable:   # the shop must hear that the output folder is full or gone; summary.json last,
+        return replace(outcome, ok=False, reason=unwritable[-1])   # the one that says the most
     return outcome
 
 
@@ -253,5 +253,8 @@ def _ledgers(opts: RunOptions) -> dict:
     if folder is None:
         note = text("mail.ledger_moved", sidecar=sidecar.sidecar_dir(opts.register), error=error)
         log.warning(note)
-        return {"ledger": in_output, "ledger_note": note}
+        # A folder this install may read but not write: another install's sent emails are still
+        # in it, and must not go a second time.
+        beside = sidecar.sidecar_dir(opts.register) / sidecar.LEDGER
+        return {"ledger": in_output, "earlier_ledgers": (beside,) if beside.exists() else (), "ledger_note": note}
     return {"ledger": folder / sidecar.LEDGER, "earlier_ledgers": (in_output,), "ledger_note": ""}
