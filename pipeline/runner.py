@@ -133,7 +133,12 @@ def _compute(opts: RunOptions, facts: dict) -> tuple[State, list[Problem], write
         with stage(text("run.step.demo")):
             demo.write_demo_register(opts.register, opts.today)
         facts["demo_created"] = True
-    snap = writeback.snapshot(opts.register) if opts.register.exists() else None
+    if opts.register.is_dir():   # a typo too: the folder was named, not the file in it
+        raise RegisterError(text(f"register.folder_from_{opts.register_from}", path=opts.register))
+    try:
+        snap = writeback.snapshot(opts.register) if opts.register.exists() else None
+    except OSError as e:   # e.g. no permission to read it: the shop's to fix, in one line
+        raise RegisterError(text("register.unreadable", path=opts.register, error=e)) from None
     sheets = read_workbook(opts.register, wanted=used_sheets(config),
                            each=lambda names: progress(names, total=len(names), desc=text("run.step.read")))
     facts["step"] = "validate"
