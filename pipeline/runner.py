@@ -114,6 +114,8 @@ def _write_summary(path: Path, facts: dict, unwritable: list[str]) -> None:
 def _quietly(step) -> None:
     try:
         step()
+    except background.Unwritable:   # a full disk, said elsewhere; the details are in the log file
+        log.debug("report could not be written", exc_info=True)
     except Exception:
         log.exception("report failed")
 
