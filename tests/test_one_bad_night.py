@@ -73,3 +73,22 @@ def test_a_bad_night_costs_only_its_bad_cells(tmp_path):
     assert {("客户", 4, "暂缓至"), ("客户", 5, "预计成交"), ("跟进记录", 2, "下次跟进"), ("销售", 2, "应收日期"),
             ("业务员", 2, "邮箱")} <= found
     assert not [f for f in found if f[0] == "客户" and f[1] > 5 and f[2]]   # no problem per far blank row
+
+
+def test_a_stray_value_in_the_last_column_refuses_the_write_back_instead_of_breaking_the_file(tmp_path):
+    """XFD is Excel's last column: the computed columns, added after the last used one, went to
+    XFE…XFM, which Excel cannot open ("we found a problem with some content"), and the run said
+    已写回.  Now the register is left as it is, one line names the column, the night goes on."""
+    register = bad_night_register(tmp_path / "台账.xlsx")
+    before = register.read_bytes()
+    (tmp_path / "config.toml").write_text("[register]\ncreate_demo_if_missing = false\n", encoding="utf-8")
+    done = subprocess.run([sys.executable, "run.py", "--config", str(tmp_path / "config.toml"), "--register",
+                           str(register), "--output", str(tmp_path / "out"), "--date", DAY],
+                          cwd=ROOT, capture_output=True, text=True, timeout=300, check=False)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert register.read_bytes() == before
+    import json
+    facts = json.loads((tmp_path / "out" / DAY / "summary.json").read_text(encoding="utf-8"))
+    assert facts["writeback"]["status"] == "refused" and "XFD" in facts["writeback"]["reason"]
+    assert (tmp_path / "out" / DAY / "report.xlsx").exists()
+    assert len(list((tmp_path / "out" / DAY / "outbox").glob("*.eml"))) == 4   # no server: every email, 王强 too
