@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, fields, is_dataclass, replace
 from pathlib import Path
 
 from pipeline import messages, schema
+from pipeline.addresses import mail_address
 
 
 class ConfigError(Exception):
@@ -292,7 +293,20 @@ def _build(cls, data: dict, prefix: str, say: _Say):
         if check and not check[0](values[key]):
             raise ConfigError(say("config.bad_value", where=_where(name), must=say(f"config.must.{check[1]}"),
                                   value=repr(value)))
-    return cls(**values)
+    built = cls(**values)
+    if cls is MailConfig:
+        _check_sender(built, say)
+    return built
+
+
+def _check_sender(mail: MailConfig, say: _Say) -> None:
+    """Every email's From is from_address, else user: one the mail library refuses fails every email
+    of every night (issue 11), so it is a config error now, not a failure per email."""
+    if mail.from_address and not mail_address(mail.from_address):
+        raise ConfigError(say("config.bad_value", where="[mail] from_address", must=say("config.must.address"),
+                              value=repr(mail.from_address)))
+    if not mail.from_address and mail.user and not mail_address(mail.user):
+        raise ConfigError(say("config.sender_missing", user=repr(mail.user)))
 
 
 def _unknown(say: _Say, section: str, key: str, known: list[str]) -> str:

@@ -59,8 +59,8 @@ def run_once(opts: RunOptions) -> RunOutcome:
     """Run the whole pipeline once; problems in the data are reported, not fatal."""
     unwritable: list[str] = []
     outcome = _run_once(opts, unwritable)
-    if unwritable:   # the shop must hear that the output folder is full or gone
-        return replace(outcome, ok=False, reason=unwritable[0])
+    if unwritable:   # the shop must hear that the output folder is full or gone; summary.json last,
+        return replace(outcome, ok=False, reason=unwritable[-1])   # the one that says the most
     return outcome
 
 
@@ -75,11 +75,15 @@ def _run_once(opts: RunOptions, unwritable: list[str]) -> RunOutcome:
         retry, give_up = _write_back(opts, state, snap, facts, inbox)
         _send_emails(opts, state, problems, facts, inbox)
         facts["step"] = "report"   # written beside the steps above; its failure is known here
-        report.wait()
-        placed, note = report_file.place(written, day_dir / "report.xlsx")
-        facts["report"] = str(placed)
-        if note:
-            facts["report_note"] = note
+        try:
+            report.wait()
+            placed, note = report_file.place(written, day_dir / "report.xlsx")
+            facts["report"] = str(placed)
+            if note:
+                facts["report_note"] = note
+        except background.Unwritable:   # a full disk: the rest of the night stands, one line says it
+            facts["report_error"] = text("run.report_unwritable", path=day_dir)
+            unwritable.append(facts["report_error"])
         summary.finish(facts, state, problems)
         return RunOutcome(day=opts.today, ok=True, retry_writeback=retry, give_up_writeback=give_up)
     except RegisterError as e:
@@ -92,8 +96,10 @@ def _run_once(opts: RunOptions, unwritable: list[str]) -> RunOutcome:
     finally:
         if report is not None:   # when a step failed meanwhile, let the report finish (no-op otherwise)
             _quietly(report.wait)
-            if written.exists():   # ...and give it its name: it is still today's report
+            if report.ok and written.exists():   # ...and give it its name: it is still today's report
                 _quietly(lambda: report_file.place(written, day_dir / "report.xlsx"))
+            elif not report.ok:   # a half-written report never carries a name (nor stays behind)
+                written.unlink(missing_ok=True)
         _write_summary(day_dir / "summary.json", facts, unwritable)
 
 
@@ -118,6 +124,8 @@ def poll_inbox(opts: RunOptions) -> dict:
 def _quietly(step) -> None:
     try:
         step()
+    except background.Unwritable:   # a full disk, said elsewhere; the details are in the log file
+        log.debug("report could not be written", exc_info=True)
     except Exception:
         log.exception("report failed")
 
@@ -138,7 +146,12 @@ def _compute(opts: RunOptions, facts: dict):
         with stage(text("run.step.demo")):
             demo.write_demo_register(opts.register, opts.today)
         facts["demo_created"] = True
-    snap = writeback.snapshot(opts.register) if opts.register.exists() else None
+    if opts.register.is_dir():   # a typo too: the folder was named, not the file in it
+        raise RegisterError(text(f"register.folder_from_{opts.register_from}", path=opts.register))
+    try:
+        snap = writeback.snapshot(opts.register) if opts.register.exists() else None
+    except OSError as e:   # e.g. no permission to read it: the shop's to fix, in one line
+        raise RegisterError(text("register.unreadable", path=opts.register, error=e)) from None
     sheets = read_workbook(opts.register, wanted=used_sheets(config),
                            each=lambda names: progress(names, total=len(names), desc=text("run.step.read")))
     facts["step"] = "validate"
@@ -285,5 +298,8 @@ def _ledgers(opts: RunOptions) -> dict:
     if folder is None:
         note = text("mail.ledger_moved", sidecar=sidecar.sidecar_dir(opts.register), error=error)
         log.warning(note)
-        return {"ledger": in_output, "ledger_note": note}
+        # A folder this install may read but not write: another install's sent emails are still
+        # in it, and must not go a second time.
+        beside = sidecar.sidecar_dir(opts.register) / sidecar.LEDGER
+        return {"ledger": in_output, "earlier_ledgers": (beside,) if beside.exists() else (), "ledger_note": note}
     return {"ledger": folder / sidecar.LEDGER, "earlier_ledgers": (in_output,), "ledger_note": ""}

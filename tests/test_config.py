@@ -66,6 +66,13 @@ BAD = [
     ("[register]\ncreate_demo_if_missing = \"yes\"\n", "[register] create_demo_if_missing: must be true or false",
      "[register] create_demo_if_missing：只能是 true 或 false"),
     ("grading = 3\n", "[grading] must be a table", "[grading] 应该是一个表"),
+    # the sender must be an address the mail library takes, else every email fails to be built
+    ("[mail]\nfrom_address = \"shop at qq.com\"\n", "[mail] from_address: must be an email address",
+     "[mail] from_address：必须是邮箱地址"),
+    ("[mail]\nfrom_address = \"店@shop.cn\"\n", "[mail] from_address: must be an email address",
+     "[mail] from_address：必须是邮箱地址"),
+    ("[mail]\nuser = \"bot\"\n", "[mail] from_address: empty, and user 'bot' is not an email address",
+     "[mail] from_address：没有填写，而 user 'bot' 不是邮箱地址"),
 ]
 
 
@@ -137,3 +144,26 @@ def test_an_output_folder_that_cannot_be_written_is_one_line(tmp_path, capsys):
                 environ={}) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "[output] dir" in err[0] and "无法写入" in err[0]
+
+
+@pytest.mark.parametrize("sender", ["crm@shop.local", "crm@mail.shop.test", "crm@qq.com"])
+def test_a_sender_on_an_internal_mail_domain_is_accepted(tmp_path, sender):
+    assert load_text(tmp_path, f'[mail]\nfrom_address = "{sender}"\n').mail.from_address == sender
+    assert load_text(tmp_path, f'[mail]\nuser = "{sender}"\n').mail.user == sender
+
+
+@pytest.mark.parametrize("mail", ['user = "bot"\n', 'from_address = "shop at qq.com"\n'])
+def test_a_sender_that_is_not_an_address_is_one_line_before_anything_runs(tmp_path, mail):
+    """Issue 11 class "config mistakes": a login name without @ (or a malformed from_address) made every
+    email fail to build, night after night (the outbox kept only .html files); now exit 2, one line."""
+    import subprocess
+    import sys
+    (tmp_path / "config.toml").write_text(f"[register]\ncreate_demo_if_missing = false\n[mail]\n{mail}",
+                                          encoding="utf-8")
+    done = subprocess.run([sys.executable, "run.py", "--config", str(tmp_path / "config.toml"), "--register",
+                           str(tmp_path / "missing.xlsx"), "--output", str(tmp_path / "out"), "--date",
+                           "2026-11-23"], cwd=Path(__file__).parent.parent, capture_output=True, text=True)
+    assert done.returncode == 2, done.stdout + done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and "[mail] from_address" in lines[0]
+    assert not (tmp_path / "out").exists()

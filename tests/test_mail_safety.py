@@ -83,6 +83,11 @@ def due(cid: str, name: str, rep: str) -> list:
     ("张伟@shop.example", False),     # non-ASCII before the @: most servers cannot take it
     ("a@localhost", False),
     ("a@@example.com", False),
+    # a shop's own mail server on an internal name: the mail library and the server take it
+    # (email-validator alone refuses special-use names as not globally deliverable)
+    ("wangqiang@shop.local", True),
+    ("wangqiang@mail.shop.test", True),
+    ("WangQiang@Shop.LOCAL", True),
 ])
 def test_addresses_are_checked_as_the_mail_library_will_use_them(address, ok):
     values, bad = cells.read_email(pd.Series([address]))
@@ -150,6 +155,19 @@ def test_bad_rep_rows_cost_only_their_own_email(tmp_path):
     assert failed == {"王强", "李娜", "张伟", "赵六"}
     boss = body(server.handler.to("boss@example.com")[0])
     assert "4 封邮件没有发出去" in boss and "王强" in boss
+
+
+def test_a_shop_on_an_internal_mail_domain_gets_its_emails(tmp_path):
+    """A shop whose own server hands out @shop.local addresses (an office NAS or Exchange):
+    after issue 11's email-validator check every rep's address was '邮箱格式不对' and
+    nobody got an email; the sender crm@shop.local must not be a config error either."""
+    reps = [["王强", "wangqiang@shop.local", "业务员", "是"], ["老板", "boss@shop.local", "主管", "是"]]
+    register = minimal_register(tmp_path / "台账.xlsx", [due("C1", "鑫达汽修厂", "王强")], reps=reps)
+    with smtp_server() as server:
+        done = cli(tmp_path, register, mail=mail_section(server.port, from_address="crm@shop.local"))
+    assert done.returncode == 0, done.stderr
+    assert {r.rcpt_tos[0] for r in server.handler.received} == {"wangqiang@shop.local", "boss@shop.local"}
+    assert not [r for r in problems_sheet(tmp_path / "out") if r[4] == "邮箱格式不对"]
 
 
 def test_a_message_the_library_refuses_fails_alone(tmp_path):

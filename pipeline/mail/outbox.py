@@ -10,6 +10,7 @@ so does a name with capitals, since Windows and macOS ignore case in file names.
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 from email.message import EmailMessage
 from pathlib import Path
@@ -41,8 +42,20 @@ def write_outbox(outbox: Path, key: str, html: str, msg: EmailMessage | None) ->
     outbox.mkdir(parents=True, exist_ok=True)
     path = outbox / f"{outbox_name(key)}.eml"
     preview = path.with_suffix(".html")
-    preview.write_text(html, encoding="utf-8")
+    _write_whole(preview, html.encode("utf-8"))
     if msg is None:
         return preview
-    path.write_bytes(msg.as_bytes())
+    _write_whole(path, msg.as_bytes())
     return path
+
+
+def _write_whole(path: Path, data: bytes) -> None:
+    """Under a temporary name, then renamed: a full disk leaves no half email under the real name
+    (a rep would forward a truncated .eml without knowing)."""
+    temporary = path.with_name(f".{path.name}.tmp")
+    try:
+        temporary.write_bytes(data)
+        os.replace(temporary, path)
+    except OSError:
+        temporary.unlink(missing_ok=True)
+        raise

@@ -99,5 +99,8 @@ def terminal_lines(facts: dict) -> list[str]:
         lines.append(text("summary.unknown_year", year=year))
     if facts.get("report_note"):   # report.xlsx was open in Excel: the report has another name
         lines.append(facts["report_note"])
-    lines.append(text("summary.report", path=facts.get("report", "")))
+    if facts.get("report_error"):   # the disk could not take it: no path to show
+        lines.append(facts["report_error"])
+    else:
+        lines.append(text("summary.report", path=facts.get("report", "")))
     return lines

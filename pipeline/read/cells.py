@@ -12,11 +12,11 @@ import datetime as dt
 import re
 import unicodedata
 
-import email_validator
 import numpy as np
 import pandas as pd
 
 from pipeline import schema
+from pipeline.addresses import mail_address
 
 EXCEL_EPOCH = np.datetime64("1899-12-30")
 EXCEL_EPOCH_1904 = np.datetime64("1904-01-01")   # workbooks saved with the 1904 date system (old Mac Excel)
@@ -240,13 +240,7 @@ def read_email(raw: pd.Series) -> tuple[pd.Series, pd.Series]:
 
 
 def _valid_address(s: str) -> str | None:
-    if not EMAIL.match(s):
-        return None
-    try:
-        found = email_validator.validate_email(s, check_deliverability=False, allow_smtputf8=False)
-    except email_validator.EmailNotValidError:
-        return None
-    return found.ascii_email or s
+    return mail_address(s) if EMAIL.match(s) else None
 
 
 def read_grade(raw: pd.Series) -> tuple[pd.Series, pd.Series]:

@@ -212,6 +212,9 @@ def _last_valued(row: etree._Element) -> int:
     return 0
 
 
+LAST_COLUMN = 16384   # XFD, Excel's last column
+
+
 def _place(columns: Sequence[OutColumn], headers: dict[int, str],
            last_used: int) -> list[PlacedColumn]:
     """Each column's place: its header's column, or a new one after the last used column."""
@@ -226,6 +229,8 @@ def _place(columns: Sequence[OutColumn], headers: dict[int, str],
         if added:
             next_free += 1
             index = next_free
+            if index > LAST_COLUMN:   # no column after XFD: Excel could not open the file
+                raise PackageError("no_room", column_letters(last_used))
         if index in taken:
             raise PackageError("header_clash", f"{column_letters(index)}1 {column.header}")
         taken.add(index)
