@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).resolve().parent.parent / "pipeline"
-SPINE = {"config", "model", "messages", "schema", "palette", "addresses", "ooxml"}
+SPINE = {"config", "config_checks", "model", "messages", "schema", "palette", "addresses", "ooxml"}
 BASE = SPINE | {"dates"}
 # part -> the parts it may import (besides itself).
 ALLOWED: dict[str, set[str]] = {
