@@ -68,7 +68,7 @@ def _known_country(code: str) -> bool:
 
 
 def _known_festival(name: str) -> bool:
-    from pipeline.dates.care_dates import festival_date
+    from pipeline.dates.festivals import festival_date
     try:
         festival_date(name, 2026)
     except KeyError:
