@@ -8,15 +8,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from lunar_python import Lunar, LunarYear
 
-from pipeline.dates.care_dates import (
-    FESTIVALS,
-    Birthday,
-    birthday_due,
-    festival_date,
-    next_birthday,
-    parse_birthday,
-    upcoming_festivals,
-)
+from pipeline.dates.care_dates import Birthday, birthday_due, next_birthday, parse_birthday
+from pipeline.dates.festivals import FESTIVALS, festival_date, upcoming_festivals
 from pipeline.messages import set_language
 
 MID_AUTUMN = Birthday(lunar=True, month=8, day=15)

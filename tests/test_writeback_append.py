@@ -3,14 +3,13 @@ any byte of the log that changed other than the new rows, and a new row that rea
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import replace
 
 import pytest
 
 from pipeline.writeback.append import LogAppend, check_appended
 from pipeline.writeback.package import Package, write_package
 from pipeline.writeback.update import build_updated
-from tests.register_builder import CUSTOMER_HEADER, FOLLOWUP_HEADER, customer, minimal_register
+from tests.register_builder import FOLLOWUP_HEADER, customer, minimal_register
 
 HEADERS = tuple(zip(("date", "customer_id", "rep", "method", "content", "need", "expected_close",
                      "satisfaction", "next_follow_up", "source"), (*FOLLOWUP_HEADER, "来源")))

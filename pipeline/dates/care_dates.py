@@ -1,4 +1,4 @@
-"""Birthdays and festivals for care tasks (客户关怀, spec §3.6): when is the next one.
+"""Birthdays for care tasks (客户关怀, spec §3.6): reading them, and when is the next one.
 
 The register's 生日 column holds a solar date (a date cell, 1985-03-12, 3月12日,
 03-12) or a lunar one (农历八月十五, 农历1978-08-15, 农历闰四月初八, 阴历腊月廿三).
@@ -9,9 +9,8 @@ The shop's rules for years that do not have the written day:
   falls in the leap month only if it was written with 闰;
 - a solar 29 February falls on 28 February in other years.
 
-Festivals are 春节, 元宵, 端午, 中秋, 国庆 by default (config), and also 元旦, 清明,
-七夕, 重阳, 腊八, 除夕, 劳动节.  The lunar calendar is lunar-python's.  Nothing here
-reads the clock: ``today`` is always passed in.
+Festivals are in festivals.py, the lunar calendar (lunar-python's) in lunar.py.
+Nothing here reads the clock: ``today`` is always passed in.
 """
 from __future__ import annotations
 
@@ -19,14 +18,12 @@ import calendar
 import math
 import re
 import unicodedata
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from functools import lru_cache
 
-from lunar_python import Lunar, LunarYear, Solar
 from lunar_python.util import LunarUtil
 
+from pipeline.dates.lunar import lunar_day, lunar_months
 from pipeline.messages import text
 
 # The years a birth year may be written with: anyone alive, and lunar-python's range.
@@ -46,24 +43,6 @@ _CHINESE = re.compile(r"(?:(\d{4})年)?([正冬腊一二三四五六七八九十
                       r"([初廿卅一二三四五六七八九十]{1,3}|\d{1,2})[日号]?")
 # A date typed or exported with a midnight time: 1985-03-12 00:00:00.
 _TIME_SUFFIX = re.compile(r"[t\s]+0{1,2}:00(:00(\.0+)?)?$")
-
-# name -> how to find it: (kind, month, day); kinds are below in festival_date.
-_FESTIVALS: dict[str, tuple[str, int, int]] = {
-    "元旦": ("solar", 1, 1),
-    "劳动节": ("solar", 5, 1),
-    "国庆": ("solar", 10, 1),
-    "春节": ("lunar", 1, 1),
-    "元宵": ("lunar", 1, 15),
-    "端午": ("lunar", 5, 5),
-    "七夕": ("lunar", 7, 7),
-    "中秋": ("lunar", 8, 15),
-    "重阳": ("lunar", 9, 9),
-    "清明": ("term", 0, 0),
-    "腊八": ("before_spring", 12, 8),
-    "除夕": ("before_spring", 0, 0),
-}
-FESTIVALS: tuple[str, ...] = tuple(_FESTIVALS)
-
 
 @dataclass(frozen=True)
 class Birthday:
@@ -90,7 +69,7 @@ class Birthday:
             raise ValueError(f"lunar day {self.day} is not 1-30")
         if self.year is None:
             return
-        months = _lunar_months(self.year)
+        months = lunar_months(self.year)
         if self.leap and -self.month not in months:
             raise ValueError(f"lunar year {self.year} has no leap month {self.month}")
         _, length = months[-self.month if self.leap else self.month]
@@ -155,29 +134,6 @@ def birthday_due(b: Birthday, today: date, days_ahead: int) -> date | None:
     """The birthday's date when it is within today .. today + days_ahead, else None."""
     day = next_birthday(b, today)
     return day if day <= today + timedelta(days=days_ahead) else None
-
-
-def festival_date(name: str, year: int) -> date:
-    """The festival's solar date in ``year``; KeyError for an unknown festival.
-
-    除夕 and 腊八 are the ones leading up to ``year``'s Spring Festival, so 腊八 can
-    fall at the very end of the year before (e.g. 腊八 of 2023 is 2022-12-30).
-    """
-    return _festival_date(_festival_key(name), year)
-
-
-def upcoming_festivals(
-    names: Sequence[str], today: date, days_ahead: int
-) -> list[tuple[str, date]]:
-    """The festivals among ``names`` on today .. today + days_ahead, soonest first."""
-    last = today + timedelta(days=days_ahead)
-    found = []
-    for name in dict.fromkeys(names):
-        for year in range(today.year - 1, last.year + 2):
-            day = festival_date(name, year)
-            if today <= day <= last:
-                found.append((name, day))
-    return sorted(found, key=lambda item: item[1])
 
 
 # --- reading the text -------------------------------------------------------
@@ -264,54 +220,10 @@ def _chinese_number(word: str) -> int:
 # --- the calendar -----------------------------------------------------------
 
 
-@lru_cache(maxsize=None)
-def _lunar_months(year: int) -> dict[int, tuple[date, int]]:
-    """Lunar year ``year``'s months (leap month negative) -> (first day, day count)."""
-    months = {}
-    for month in LunarYear(year).getMonthsInYear():
-        first = Solar.fromJulianDay(month.getFirstJulianDay())
-        months[month.getMonth()] = (_to_date(first), month.getDayCount())
-    return months
-
-
-def _to_date(solar: Solar) -> date:
-    return date(solar.getYear(), solar.getMonth(), solar.getDay())
-
-
-def _lunar_day(year: int, month: int, day: int, leap: bool = False) -> date:
-    """Lunar ``month``/``day`` of lunar year ``year``, with the shop's rules for
-    a leap month that does not occur and a day 30 in a 29-day month."""
-    months = _lunar_months(year)
-    first, length = months[-month] if leap and -month in months else months[month]
-    return first + timedelta(days=min(day, length) - 1)
-
-
 def _birthday_in(b: Birthday, year: int) -> date:
     """The birthday in lunar year ``year`` (lunar) or solar year ``year`` (solar)."""
     if b.lunar:
-        return _lunar_day(year, b.month, b.day, b.leap)
+        return lunar_day(year, b.month, b.day, b.leap)
     if (b.month, b.day) == (2, 29) and not calendar.isleap(year):
         return date(year, 2, 28)
     return date(year, b.month, b.day)
-
-
-def _festival_key(name: str) -> str:
-    for candidate in (name, name.removesuffix("节"), name + "节"):
-        if candidate in _FESTIVALS:
-            return candidate
-    raise KeyError(name)
-
-
-@lru_cache(maxsize=None)
-def _festival_date(key: str, year: int) -> date:
-    kind, month, day = _FESTIVALS[key]
-    if kind == "solar":
-        return date(year, month, day)
-    if kind == "lunar":
-        return _lunar_day(year, month, day)
-    if kind == "term":
-        index = Lunar.JIE_QI_IN_USE.index(key)
-        return _to_date(Solar.fromJulianDay(LunarYear(year).getJieQiJulianDays()[index]))
-    if month:  # 腊八: in the twelfth month of the lunar year before
-        return _lunar_day(year - 1, month, day)
-    return _lunar_day(year, 1, 1) - timedelta(days=1)  # 除夕

@@ -51,7 +51,7 @@ class Known:
     ids: dict[str, str]            # ID.upper() -> customer id
     owner: dict[str, str]          # customer id -> rep
     labels: dict[str, tuple[str, ...]]
-    source_word: str = "邮件"      # the 来源 cell's word, in the register's language
+    source_word: str               # the 来源 cell's word, in the register's language (rows.source_word)
     english: bool = False          # the register's headers are English (its contact words too)
 
     @classmethod

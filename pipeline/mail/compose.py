@@ -111,22 +111,24 @@ def money(value) -> str:
     return f"{value:,.0f}" if abs(value) >= 100 else f"{value:,.2f}".rstrip("0").rstrip(".")
 
 
-def _render(language: str, name: str, context: Mapping) -> str:
+def render(language: str, name: str, context: Mapping) -> str:
+    """The email template ``templates/email/<language>/<name>`` filled with ``context``."""
     return _environment().get_template(f"{language}/{name}").render(context)
 
 
-def _subject(language: str, name: str, context: Mapping) -> str:
+def render_subject(language: str, name: str, context: Mapping) -> str:
+    """A subject template rendered to one line."""
     # One line whatever the data holds: a newline in a header is a bug waiting to happen.
-    return " ".join(_render(language, name, context).split())
+    return " ".join(render(language, name, context).split())
 
 
 def _email(kind: str, day: RepDay, today: date, context: Mapping, config: Config) -> Email:
     language = config.locale.language
     return Email(
         to=day.email, to_name=day.rep,
-        subject=_subject(language, f"{kind}_subject.txt.j2", context),
-        html=_render(language, f"{kind}.html.j2", context),
-        text=_BLANK_LINES.sub("\n\n", _render(language, f"{kind}.txt.j2", context)),
+        subject=render_subject(language, f"{kind}_subject.txt.j2", context),
+        html=render(language, f"{kind}.html.j2", context),
+        text=_BLANK_LINES.sub("\n\n", render(language, f"{kind}.txt.j2", context)),
         kind=kind, key=email_key(kind, today, day.rep))
 
 

@@ -92,14 +92,14 @@ def problem_text(problem: Mapping) -> str:
 
 def inbox_reply(entry: Mapping, config: Config):
     """The one short reply to a refused message: what was wrong, how to write it."""
-    from pipeline.mail.compose import Email, _render, _subject
+    from pipeline.mail.compose import Email, render, render_subject
     language = config.locale.language
     context = {"subject": entry.get("subject", ""), "why": [problem_text(p) for p in entry.get("problems", ())],
                "address": config.inbox.address, "example": text("inbox.example"),
                "labels": [text(f"inbox.label.{f}") for f in LINK_FIELDS]}
     day = (entry.get("received") or date.today().isoformat())[:10]
     return Email(to=entry.get("sender", ""), to_name=entry.get("rep", "") or entry.get("sender", ""),
-                 subject=_subject(language, "inbox_reply_subject.txt.j2", context),
-                 html=_render(language, "inbox_reply.html.j2", context),
-                 text=_render(language, "inbox_reply.txt.j2", context),
+                 subject=render_subject(language, "inbox_reply_subject.txt.j2", context),
+                 html=render(language, "inbox_reply.html.j2", context),
+                 text=render(language, "inbox_reply.txt.j2", context),
                  kind="inbox_reply", key=f"{day}/inbox_reply/{entry['key']}", reply_to=config.inbox.address)

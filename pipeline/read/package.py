@@ -11,20 +11,15 @@ the run does not use can no longer stop the night.
 from __future__ import annotations
 
 import io
-import posixpath
 import zipfile
 from dataclasses import dataclass
 from xml.sax.saxutils import quoteattr
 
 from lxml import etree
 
-MAIN_NS = ("http://schemas.openxmlformats.org/spreadsheetml/2006/main",
-           "http://purl.oclc.org/ooxml/spreadsheetml/main")
-DOC_REL_NS = ("http://schemas.openxmlformats.org/officeDocument/2006/relationships",
-              "http://purl.oclc.org/ooxml/officeDocument/relationships")
-PKG_REL = "{http://schemas.openxmlformats.org/package/2006/relationships}Relationship"
-# No DTDs, no entity expansion, no network: a crafted part cannot blow up or phone home.
-PARSER = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=True)
+from pipeline.ooxml import DOC_REL_NS, MAIN_NS, PKG_REL_NS, RELATIONSHIP, SAFE_PARSING, rels_part, resolve_target
+
+PARSER = etree.XMLParser(**SAFE_PARSING)
 
 
 class PackageProblem(Exception):
@@ -58,18 +53,16 @@ def members(book: zipfile.ZipFile) -> dict[str, str]:
 
 def relationships(book: zipfile.ZipFile, part: str) -> list[tuple[str, str, str]]:
     """(id, type's last word, resolved target part) of ``part``'s rels ('' = the package)."""
-    folder, name = posixpath.split(part)
-    rels = members(book).get(posixpath.join(folder, "_rels", name + ".rels"))
+    rels = members(book).get(rels_part(part))
     if rels is None:
         return []
     data = book.read(rels)
     found = []
-    for rel in parse(data, rels).iter(PKG_REL):
+    for rel in parse(data, rels).iter(RELATIONSHIP):
         if rel.get("TargetMode") == "External":
             continue
-        target = rel.get("Target", "")
-        resolved = target.lstrip("/") if target.startswith("/") else posixpath.normpath(posixpath.join(folder, target))
-        found.append((rel.get("Id", ""), rel.get("Type", "").rsplit("/", 1)[-1], resolved))
+        found.append((rel.get("Id", ""), rel.get("Type", "").rsplit("/", 1)[-1],
+                      resolve_target(part, rel.get("Target", ""))))
     return found
 
 
@@ -137,7 +130,7 @@ def calamine_view(book: zipfile.ZipFile, found: BookIndex, parts: dict[str, str]
 
 def _rels(items: list[str]) -> bytes:
     return ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?><Relationships xmlns='
-            f'"http://schemas.openxmlformats.org/package/2006/relationships">{"".join(items)}'
+            f'"{PKG_REL_NS}">{"".join(items)}'
             '</Relationships>').encode()
 
 

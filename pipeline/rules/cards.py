@@ -72,9 +72,3 @@ def count_cards(cards: Sequence[Task], waiting: int = 0) -> DayCounts:
 def day_counts(day: RepDay) -> DayCounts:
     """The counts of a rep's own list, as their email shows them."""
     return count_cards(day.tasks, day.over_cap)
-
-
-def unassigned_counts(days: Sequence[RepDay]) -> DayCounts:
-    """The counts of the unassigned customers' cards (every 主管 gets the same list)."""
-    lists = [d.unassigned for d in days if d.unassigned]
-    return count_cards(lists[0] if lists else ())

@@ -19,6 +19,7 @@ import pandas as pd
 
 from pipeline.config import Config
 from pipeline.dates import care_dates
+from pipeline.dates.festivals import upcoming_festivals
 from pipeline.dates.workdays import WorkCalendar
 from pipeline.messages import text
 from pipeline.model import Problem, State, Task
@@ -62,7 +63,7 @@ def birthday_events(cared: pd.DataFrame, first: date, last: date) -> pd.DataFram
 
 
 def festival_events(cared: pd.DataFrame, config: Config, first: date, last: date) -> pd.DataFrame:
-    festivals = care_dates.upcoming_festivals(config.care.festivals, first, (last - first).days)
+    festivals = upcoming_festivals(config.care.festivals, first, (last - first).days)
     if not festivals or cared.empty:
         return empty_events()
     days = pd.DataFrame([(day, festival_label(name)) for name, day in festivals], columns=["day", "event"])

@@ -28,7 +28,7 @@ from pipeline.writeback.package import (
     shared_strings,
     split_ref,
 )
-from pipeline.writeback.sheet import _header_row
+from pipeline.writeback.sheet import header_row
 from pipeline.writeback.stream import column_of, iter_rows, join_sheet, rewrite_sheet
 from pipeline.writeback.styles import StyleBook
 from pipeline.writeback.table import grow_dimension, grow_table, widen_added_columns
@@ -72,7 +72,7 @@ def append_log(package: Package, log: LogAppend, styles: StyleBook, date1904: bo
 
 
 def _append(xml: bytes, part: str, log: LogAppend, styles: StyleBook, date1904: bool, shared, tables):
-    headers, _ = _header_row(xml, part, shared)
+    headers, _ = header_row(xml, part, shared)
     scan = _scan(xml, part)
     for table in tables.values():
         if int(table.get("totalsRowCount", "0") or 0):

@@ -58,10 +58,11 @@ def add_highlights(root: etree._Element, columns: list[tuple[str, int]],
                                     dxfId=str(styles.dxf(font, fill)),
                                     priority=str(priority), operator=operator)
             etree.SubElement(rule, M + "formula").text = formula
-        _insert_conditional(root, block)
+        insert_conditional(root, block)
 
 
-def _insert_conditional(root: etree._Element, block: etree._Element) -> None:
+def insert_conditional(root: etree._Element, block: etree._Element) -> None:
+    """Put a <conditionalFormatting> block where the schema's element order wants it."""
     existing = root.findall(M + "conditionalFormatting")
     if existing:
         existing[-1].addnext(block)

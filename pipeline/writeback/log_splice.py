@@ -20,7 +20,7 @@ from pipeline.writeback.package import (
     column_number,
     split_ref,
 )
-from pipeline.writeback.sheet import _header_row
+from pipeline.writeback.sheet import header_row
 from pipeline.writeback.stream import column_of
 from pipeline.writeback.styles import StyleBook
 from pipeline.writeback.view import grow_log_filter_bytes
@@ -45,7 +45,7 @@ def splice_rows(xml: bytes, part: str, log: LogAppend, styles: StyleBook, date19
     for table in tables.values():
         if int(table.get("totalsRowCount", "0") or 0):
             raise PackageError("log_table_totals", table.get("name", ""))
-    headers, _ = _header_row(xml, part, shared)
+    headers, _ = header_row(xml, part, shared)
     last_column = _last_column(xml)
     if last_column is None:
         return None

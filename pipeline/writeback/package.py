@@ -10,7 +10,6 @@ therefore a pure function of the input and the new parts (byte-identical reruns)
 from __future__ import annotations
 
 import io
-import posixpath
 import re
 import struct
 import zipfile
@@ -19,15 +18,15 @@ from dataclasses import dataclass
 
 from lxml import etree
 
-NS_MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
-NS_DOC_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
-NS_PKG_REL = "http://schemas.openxmlformats.org/package/2006/relationships"
+from pipeline.ooxml import DOC_REL_NS, MAIN_NS, PKG_REL_NS, RELATIONSHIP, SAFE_PARSING, rels_part, resolve_target
+
+# The write-back works in the Transitional spelling (a Strict part is translated, below).
+NS_MAIN, NS_DOC_REL, NS_PKG_REL = MAIN_NS[0], DOC_REL_NS[0], PKG_REL_NS
 M = "{%s}" % NS_MAIN
 # ISO 29500 Strict spells the two namespaces the write-back works in otherwise.  A Strict
 # part is read in the Transitional spelling and written back in its own (Package.read,
 # write_package): the same bytes either way, since a part holding both is refused.
-_STRICT = {b"http://purl.oclc.org/ooxml/spreadsheetml/main": NS_MAIN.encode(),
-           b"http://purl.oclc.org/ooxml/officeDocument/relationships": NS_DOC_REL.encode()}
+_STRICT = {MAIN_NS[1].encode(): NS_MAIN.encode(), DOC_REL_NS[1].encode(): NS_DOC_REL.encode()}
 XML_DECLARATION = b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\r\n'
 
 _LOCAL_HEADER = struct.Struct("<4s2B4HL2L2H")
@@ -46,10 +45,6 @@ class PackageError(Exception):
         self.detail = detail
 
 
-# No DTDs, no entity expansion, no network: a crafted part cannot blow up or phone home.
-# huge_tree lifts libxml2's depth/size limits that a 50,000-row sheet can hit; it is
-# safe only together with resolve_entities=False.
-SAFE_PARSING = dict(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=True)
 _PARSER = etree.XMLParser(**SAFE_PARSING)
 
 
@@ -139,18 +134,14 @@ class Package:
 
     def relationships(self, part: str) -> dict[str, tuple[str, str]]:
         """Relationship id -> (type, resolved target part) for ``part`` ('' = the package)."""
-        folder, name = posixpath.split(part)
-        rels_name = posixpath.join(folder, "_rels", name + ".rels")
+        rels_name = rels_part(part)
         if not self.has(rels_name):
             return {}
         result = {}
-        for rel in self.xml(rels_name).iter("{%s}Relationship" % NS_PKG_REL):
+        for rel in self.xml(rels_name).iter(RELATIONSHIP):
             if rel.get("TargetMode") == "External":
                 continue
-            target = rel.get("Target", "")
-            resolved = target.lstrip("/") if target.startswith("/") else posixpath.normpath(
-                posixpath.join(folder, target))
-            result[rel.get("Id", "")] = (rel.get("Type", ""), resolved)
+            result[rel.get("Id", "")] = (rel.get("Type", ""), resolve_target(part, rel.get("Target", "")))
         return result
 
 

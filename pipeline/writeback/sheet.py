@@ -55,7 +55,7 @@ def update_customer_sheet(xml: bytes, part: str, columns: Sequence[OutColumn],
     Rows in ``keep_rows`` are never blanked.  ``new_styles`` gives the workbook's styles
     as read, so a pass that is written again leaves no styles behind.
     """
-    headers, last_used = _header_row(xml, part, shared)
+    headers, last_used = header_row(xml, part, shared)
     while True:
         # New headers go after the last used column.  Row 1 nearly always reaches it; the
         # pass measures the real one and, when data reaches further, writes again.
@@ -186,7 +186,7 @@ def _cell_text(cell: etree._Element, shared: Mapping[int, str]) -> str | None:
         raise PackageError("bad_xml", f"{cell.get('r')}: shared string {value.text!r}") from None
 
 
-def _header_row(xml: bytes, part: str, shared: Callable) -> tuple[dict[int, str], int]:
+def header_row(xml: bytes, part: str, shared: Callable) -> tuple[dict[int, str], int]:
     """Row 1's header texts by column, and its last column with a value (first row only)."""
     rows = iter_rows(xml, part)
     try:

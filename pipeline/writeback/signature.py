@@ -11,7 +11,6 @@ from __future__ import annotations
 from pipeline.messages import text
 from pipeline.writeback.package import Package, PackageError
 
-SIGNED_CHOICES = ("refuse", "write")
 _ORIGIN = "/digital-signature/origin"
 _SIGNATURE_FOLDER = "_xmlsignatures/"
 

@@ -24,7 +24,7 @@ from xml.sax.saxutils import escape
 from lxml import etree
 
 from pipeline import schema
-from pipeline.writeback.colours import LAST_ROW, ORANGE, RED, _insert_conditional
+from pipeline.writeback.colours import LAST_ROW, ORANGE, RED, insert_conditional
 from pipeline.writeback.package import M, PackageError, column_letters, split_ref
 from pipeline.writeback.styles import StyleBook
 
@@ -133,7 +133,7 @@ def add_due_colours(root: etree._Element, index: int, styles: StyleBook) -> None
         rule = etree.SubElement(block, M + "cfRule", type="expression",
                                 dxfId=str(styles.dxf(font, fill)), priority=str(priority))
         etree.SubElement(rule, M + "formula").text = formula
-    _insert_conditional(root, block)
+    insert_conditional(root, block)
 
 
 def _highest_priority(root: etree._Element) -> int:
