@@ -57,3 +57,8 @@ def test_minus_1e12_in_a_birthday_is_one_problem_through_run_py(tmp_path):
     assert done.returncode == 0, done.stderr[-2000:]
     assert "Traceback" not in done.stderr and "panicked" not in done.stderr
     assert (tmp_path / "out" / "2026-11-23" / "dry-run" / "report.xlsx").exists()
+
+
+def test_a_huge_number_is_shown_as_excel_shows_it_not_as_309_digits():
+    from pipeline.read.cells import display
+    assert [display(v) for v in (1e308, -1e20, 123.0, 1e14, 0.5)] == ["1e+308", "-1e+20", "123", "100000000000000", "0.5"]
