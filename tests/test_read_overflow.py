@@ -62,3 +62,43 @@ def test_minus_1e12_in_a_birthday_is_one_problem_through_run_py(tmp_path):
 def test_a_huge_number_is_shown_as_excel_shows_it_not_as_309_digits():
     from pipeline.read.cells import display
     assert [display(v) for v in (1e308, -1e20, 123.0, 1e14, 0.5)] == ["1e+308", "-1e+20", "123", "100000000000000", "0.5"]
+
+
+ERRORS = st.sampled_from(["#N/A", "#DIV/0!", "#REF!", "#VALUE!", "#NAME?", "#NUM!", "#NULL!"])
+
+
+def with_error_cells(path: Path, cells: dict[tuple[str, str], str]) -> Path:
+    """Cells (sheet part, ref) turned into Excel error cells at the XML level, as Excel writes them."""
+    import re
+    import zipfile
+    with zipfile.ZipFile(path) as z:
+        files = {n: z.read(n) for n in z.namelist()}
+    for (part, ref), error in cells.items():
+        cell = re.compile(rb'<c r="' + ref.encode() + rb'"[^>]*?(/>|>.*?</c>)', re.DOTALL)
+        files[part] = cell.sub(f'<c r="{ref}" t="e"><v>{error}</v></c>'.encode(), files[part], count=1)
+    with zipfile.ZipFile(path, "w") as z:
+        for name, data in files.items():
+            z.writestr(name, data)
+    return path
+
+
+@settings(max_examples=8, deadline=None)
+@given(ERRORS, ERRORS, ERRORS)
+def test_an_error_cell_is_named_as_typed_and_a_rep_whose_status_is_an_error_gets_no_customers(
+        tmp_path_factory, active, rep, cid):
+    reps = [["王强", "wq@example.com", "业务员", "是"], ["李娜", "ln@example.com", "业务员", "是"],
+            ["陈总", "boss@example.com", "主管", "是"]]
+    path = minimal_register(tmp_path_factory.mktemp("r") / "r.xlsx",
+                            customers=[customer("C001", "甲", rep="李娜"), customer("C002", "乙", rep="王强"),
+                                       customer("C003", "丙", rep="王强")], reps=reps)
+    rep_col = "ABCDEFGHIJKLMNOP"[CUSTOMER_HEADER.index("业务员")]
+    # xlsxwriter writes sheets in order: 客户 sheet1, 业务员 sheet4; 在职 is column D, 李娜 row 3
+    path = with_error_cells(path, {("xl/worksheets/sheet4.xml", "D3"): active,
+                                   ("xl/worksheets/sheet1.xml", f"{rep_col}3"): rep,
+                                   ("xl/worksheets/sheet1.xml", "A4"): cid})
+    register, problems = validate(read_workbook(path, wanted=used_sheets(Config())), Config(), DAY)
+    located = {(p.sheet, p.row, p.column, p.value) for p in problems}
+    assert ("业务员", 3, "在职", active) in located
+    assert not register.reps.set_index("name").at["李娜", "active"]
+    assert ("客户", 3, "业务员", rep) in located
+    assert ("客户", 4, "客户编号", "") in located and cid not in set(register.customers["customer_id"])

@@ -97,8 +97,14 @@ def read_text(raw: pd.Series) -> tuple[pd.Series, pd.Series]:
     return _result(each(clean_text, raw), pd.Series("", index=raw.index))
 
 
+EXCEL_ERRORS = {"#N/A", "#DIV/0!", "#REF!", "#VALUE!", "#NAME?", "#NUM!", "#NULL!", "#SPILL!", "#CALC!",
+                "#GETTING_DATA", "#FIELD!", "#BLOCKED!", "#CONNECT!", "#BUSY!", "#UNKNOWN!"}
+
+
 def read_id(raw: pd.Series) -> tuple[pd.Series, pd.Series]:
-    return _result(each(clean_code, raw), pd.Series("", index=raw.index))
+    """An Excel error (#N/A from a failed lookup) is no id: the row is reported as missing one."""
+    ids = each(clean_code, raw)
+    return _result(ids.where(~ids.str.upper().isin(EXCEL_ERRORS), ""), pd.Series("", index=raw.index))
 
 
 def read_dates(raw: pd.Series, date1904: bool = False) -> tuple[pd.Series, pd.Series]:
