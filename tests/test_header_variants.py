@@ -61,3 +61,30 @@ def test_a_customer_whose_two_rep_columns_differ_is_not_in_either_reps_email(tmp
         assert not mail.exists() or "争议客户" not in mail.read_text()
     assert "普通客户" in (outbox / "rep-王强.html").read_text()
     assert "争议客户" in (outbox / "owner-陈总.html").read_text()
+
+
+def run_dry(tmp_path: Path, reps: list[list]) -> Path:
+    rows = [customer("C001", "王强的客户", rep="王强", 需求="有", 预计成交=dt.date(2026, 11, 30)),
+            customer("C002", "李娜的客户", rep="李娜", 需求="有", 预计成交=dt.date(2026, 11, 30))]
+    path = write_workbook(tmp_path / "r.xlsx", {"客户": [CUSTOMER_HEADER, *rows], "跟进记录": [FOLLOWUP_HEADER],
+                                                "销售": [ORDER_HEADER], "业务员": [REPS_HEADER, *reps]})
+    done = subprocess.run([sys.executable, "run.py", "--register", str(path), "--output", str(tmp_path / "out"),
+                           "--date", DAY.isoformat(), "--dry-run"], cwd=PROJECT, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-2000:]
+    return tmp_path / "out" / "2026-11-23" / "dry-run" / "outbox"
+
+
+def test_two_reps_on_one_address_get_no_email_and_their_customers_go_to_the_boss(tmp_path):
+    """Failed before: 王强's customers were mailed to 李娜's address (his row had hers)."""
+    outbox = run_dry(tmp_path, [["王强", "ln@example.com", "业务员", "是"], ["李娜", "LN@example.com ", "业务员", "是"],
+                                ["陈总", "boss@example.com", "主管", "是"]])
+    assert not (outbox / "rep-王强.eml").exists() and not (outbox / "rep-李娜.eml").exists()
+    boss = (outbox / "owner-陈总.html").read_text()
+    assert "王强的客户" in boss and "李娜的客户" in boss
+
+
+def test_a_rep_on_the_boss_address_keeps_his_email(tmp_path):
+    outbox = run_dry(tmp_path, [["王强", "boss@example.com", "业务员", "是"], ["李娜", "ln@example.com", "业务员", "是"],
+                                ["陈总", "boss@example.com", "主管", "是"]])
+    assert "王强的客户" in (outbox / "rep-王强.html").read_text()
+    assert "李娜的客户" in (outbox / "rep-李娜.html").read_text()

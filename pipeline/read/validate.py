@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from pipeline import schema
+from pipeline.addresses import shared_address_names
 from pipeline.config import Config
 from pipeline.dates.care_dates import parse_birthday
 from pipeline.messages import text
@@ -259,6 +260,10 @@ def check_reps(register: Register, run_date: date):
     problems += [problem(register.sheet_name("customers"), int(r), column, rep, "unknown_rep",
                          reps_sheet=sheet) for r, rep in zip(c.loc[unknown, "row"], c.loc[unknown, "rep"])]
     problems += _duplicate_reps(reps.loc[~missing & ~reps["blocked"]], sheet, register.header("reps", "name"))
+    usable = reps.loc[~missing & ~reps["blocked"]]
+    shared = shared_address_names(usable["name"], usable["email"], usable["role"], usable["active"])
+    problems += [problem(sheet, int(r), register.header("reps", "email"), email, "shared_rep_email", name=name)
+                 for r, name, email in zip(reps["row"], reps["name"], reps["email"]) if name in shared]
     return replace(register, reps=reps.assign(blocked=reps["blocked"] | missing)), problems
 
 
