@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import email_validator
 
+from pipeline.schema import ROLE_MANAGER
+
 # A well-formed stand-in for a special-use name, so that its labels are still checked.
 _STAND_IN = ".example.com"
 
@@ -33,3 +35,16 @@ def _validate(value: str):
 def _special_use(domain: str) -> bool:
     name = domain.rstrip(".").lower()
     return any(name == d or name.endswith("." + d) for d in email_validator.SPECIAL_USE_DOMAIN_NAMES)
+
+
+def shared_address_names(names, emails, roles, active) -> set[str]:
+    """Two 在职 业务员 with different names on one 邮箱: one address is surely mistyped, and
+    each would get the other's customers, so neither gets an email (their customers go to
+    the 主管, ``rules.rep_day.ambiguous_names``; the validator names the rows).  A rep on
+    the 主管's address is left alone: the 主管 sees every customer anyway."""
+    by_address: dict[str, set[str]] = {}
+    for name, email, role, works in zip(names, emails, roles, active):
+        address = "" if email is None else str(email).strip().lower()
+        if works and address and str(role) != ROLE_MANAGER and str(name):
+            by_address.setdefault(address, set()).add(str(name))
+    return {name for found in by_address.values() if len(found) > 1 for name in found}

@@ -53,8 +53,8 @@ ROLES = {"业务员": schema.ROLE_REP, "業務員": schema.ROLE_REP, "rep": sche
 
 def display(value) -> str:
     """A raw cell as the user would recognise it in a problem report."""
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
+        return str(int(value))   # beyond 15 digits Excel itself shows 1E+308, not 309 digits
     if isinstance(value, dt.datetime):
         return value.strftime("%Y-%m-%d %H:%M") if value.time() != dt.time() else value.strftime("%Y-%m-%d")
     return "" if value is None else str(value)
@@ -69,8 +69,8 @@ def clean_text(value) -> str:
         return value.strip(STRIP)
     if value is None or value == "":
         return ""
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
+        return str(int(value))   # beyond 15 digits Excel itself shows 1E+308, not 309 digits
     if isinstance(value, dt.datetime) and value.time() == dt.time():
         return value.strftime("%Y-%m-%d")
     return str(value).strip(STRIP)
@@ -97,8 +97,14 @@ def read_text(raw: pd.Series) -> tuple[pd.Series, pd.Series]:
     return _result(each(clean_text, raw), pd.Series("", index=raw.index))
 
 
+EXCEL_ERRORS = {"#N/A", "#DIV/0!", "#REF!", "#VALUE!", "#NAME?", "#NUM!", "#NULL!", "#SPILL!", "#CALC!",
+                "#GETTING_DATA", "#FIELD!", "#BLOCKED!", "#CONNECT!", "#BUSY!", "#UNKNOWN!"}
+
+
 def read_id(raw: pd.Series) -> tuple[pd.Series, pd.Series]:
-    return _result(each(clean_code, raw), pd.Series("", index=raw.index))
+    """An Excel error (#N/A from a failed lookup) is no id: the row is reported as missing one."""
+    ids = each(clean_code, raw)
+    return _result(ids.where(~ids.str.upper().isin(EXCEL_ERRORS), ""), pd.Series("", index=raw.index))
 
 
 def read_dates(raw: pd.Series, date1904: bool = False) -> tuple[pd.Series, pd.Series]:

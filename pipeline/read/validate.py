@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from pipeline import schema
+from pipeline.addresses import shared_address_names
 from pipeline.config import Config
 from pipeline.dates.care_dates import parse_birthday
 from pipeline.messages import text
@@ -30,7 +31,8 @@ BLOCKING_FIELDS = {("followups", "date"), ("orders", "date"), ("orders", "amount
 
 
 def _key(header) -> str:
-    return unicodedata.normalize("NFKC", str(header)).strip().lower().replace(" ", "").replace("_", "")
+    # every kind of space goes, an Alt+Enter line break in a header too (客户\n编号)
+    return "".join(unicodedata.normalize("NFKC", str(header)).split()).lower().replace("_", "")
 
 
 def problem(sheet: str, row: int | None, column: str, value, kind: str, severity: str = "", **facts) -> Problem:
@@ -97,6 +99,40 @@ def _header_map(header_row: list, spec: schema.SheetSpec, config: Config) -> dic
     return found
 
 
+def _twice(header_row: list, found: dict[str, int], spec: schema.SheetSpec, config: Config) -> dict[str, list[int]]:
+    """Field -> the later columns whose header names it again (only the first column is read)."""
+    again: dict[str, list[int]] = {}
+    for i, header in enumerate(header_row):
+        for name, first in found.items():
+            if i > first and header != "" and _header_map([header], spec, config).get(name) == 0:
+                again.setdefault(name, []).append(i)
+    return again
+
+
+def _duplicate_columns(sheet: str, spec, header_row, found, again, grid, frame) -> list[Problem]:
+    """One problem per repeated header; a customer whose two 业务员 cells differ has no
+    clear rep, so (privacy first) the customer goes to the 主管, named row by row."""
+    problems = []
+    for name, columns in again.items():
+        first = found[name]
+        for col in columns:
+            problems.append(problem(sheet, 1, header_row[col], header_row[col], "duplicate_header",
+                                    first=_letter(first), this=_letter(col)))
+            if spec.key == "customers" and name == "rep":
+                for i in range(len(grid)):
+                    a, b = cells.clean_text(grid.at[i, first]), cells.clean_text(grid.at[i, col])
+                    if a and b and a != b:
+                        problems.append(problem(sheet, int(grid.at[i, "row"]), header_row[col], b,
+                                                "rep_columns_differ", first=a))
+                        frame.at[i, "rep"] = ""
+    return problems
+
+
+def _letter(i: int) -> str:
+    from openpyxl.utils.cell import get_column_letter
+    return get_column_letter(i + 1)
+
+
 def _read_sheet(raw: Sheet, sheet: str, spec: schema.SheetSpec, config: Config, date1904: bool):
     rows = raw.rows
     header_row = [cells.clean_text(h) for h in rows[0]] if rows else []
@@ -129,6 +165,8 @@ def _read_sheet(raw: Sheet, sheet: str, spec: schema.SheetSpec, config: Config, 
                                     severity="error" if blocking else ""))
             if blocking:
                 frame.at[i, "blocked"] = True
+    problems += _duplicate_columns(sheet, spec, header_row, found, _twice(header_row, found, spec, config),
+                                   grid, frame)
     frame = _typed(frame, spec)
     known_cols = set(found.values())
     extras = tuple(h for i, h in enumerate(header_row) if i not in known_cols and h != "")
@@ -222,6 +260,10 @@ def check_reps(register: Register, run_date: date):
     problems += [problem(register.sheet_name("customers"), int(r), column, rep, "unknown_rep",
                          reps_sheet=sheet) for r, rep in zip(c.loc[unknown, "row"], c.loc[unknown, "rep"])]
     problems += _duplicate_reps(reps.loc[~missing & ~reps["blocked"]], sheet, register.header("reps", "name"))
+    usable = reps.loc[~missing & ~reps["blocked"]]
+    shared = shared_address_names(usable["name"], usable["email"], usable["role"], usable["active"])
+    problems += [problem(sheet, int(r), register.header("reps", "email"), email, "shared_rep_email", name=name)
+                 for r, name, email in zip(reps["row"], reps["name"], reps["email"]) if name in shared]
     return replace(register, reps=reps.assign(blocked=reps["blocked"] | missing)), problems
 
 

@@ -23,7 +23,7 @@ import olefile
 import python_calamine as calamine
 
 from pipeline.messages import text
-from pipeline.read import compact, extent, package
+from pipeline.read import compact, extent, overflow, package
 
 OLE_MAGIC = b"\xd0\xcf\x11\xe0"   # encrypted .xlsx and old .xls are both OLE compound files
 ZIP_MAGIC = b"PK\x03\x04"
@@ -83,8 +83,10 @@ def _read_sheets(path: Path, book: zipfile.ZipFile, found: package.BookIndex, na
             if extents[name].result().fits():
                 whole = whole or _open_whole(path, book, found, parts)
                 sheets[name] = Sheet(_rows(path, whole, name))
-            else:   # mostly empty space: only the rows and columns that hold values
+            else:   # mostly empty space (or a value calamine cannot take): only the rows
+                    # and columns that hold values, such values undated
                 xml, numbers = compact.compact(book, parts[name])
+                xml = overflow.undated(xml)
                 view = package.calamine_view(book, found, {name: parts[name]}, {name: xml})
                 rows = _rows(path, _open(path, io.BytesIO(view)), name)
                 sheets[name] = Sheet(rows, numbers[:len(rows)])

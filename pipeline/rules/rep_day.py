@@ -29,6 +29,7 @@ from dataclasses import replace
 import pandas as pd
 
 from pipeline import schema
+from pipeline.addresses import shared_address_names
 from pipeline.config import Config
 from pipeline.messages import text
 from pipeline.model import Problem, RepDay, State, Task
@@ -92,11 +93,13 @@ def named_reps(reps: pd.DataFrame) -> pd.DataFrame:
 
 
 def ambiguous_names(reps: pd.DataFrame) -> set[str]:
-    """Names whose rows disagree about who the person is or whether they work here."""
+    """Names whose rows disagree about who the person is or whether they work here, and
+    业务员 in 在职 who share one 邮箱 under different names (``shared_address_names``)."""
     if reps.empty:
         return set()
     differing = reps.groupby("name")[["email", "role", "active"]].nunique(dropna=False) > 1
-    return set(differing.index[differing.any(axis=1)])
+    return set(differing.index[differing.any(axis=1)]) | shared_address_names(reps["name"], reps["email"], reps["role"], reps["active"])
+
 
 
 def with_assignment(state: State) -> pd.DataFrame:
