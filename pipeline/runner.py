@@ -179,8 +179,10 @@ def _may_create_demo(opts: RunOptions) -> bool:
 
 
 def _write_back(opts: RunOptions, state: State, snap, facts: dict, inbox=None):
-    """Update the register; when a lock file refused it, also (retry, give_up) for the scheduler."""
+    """Update the register; when a lock file refused it, also (retry, give_up) for the scheduler.
+    ``inbox`` is the mailbox step's run (None: no rows from email to append)."""
     facts["step"] = "writeback"
+    inbox = inbox if inbox is not None else mailbox.InboxRun()
     if opts.dry_run:
         facts["writeback"] = {"status": "skipped", "reason": text("run.writeback.dry_run")}
         return None, None
