@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy.optimize import minimize
-from scipy.special import betaincinv, betaln, digamma, gammaln
+from scipy.special import betaincinv, betaln, digamma, gammaln, hyp2f1
 
 # Log-parameters are kept inside this box so that a run-away optimiser step cannot
 # overflow exp(); real fits sit far inside it (times are rescaled to O(1) first).
@@ -115,6 +115,30 @@ def count_terms(r, a, b, x, weight, shift: float, d_r, d_a, d_b) -> float:
     d_a += (digamma(a + b) - digamma(a + bx))[index]
     d_b += (digamma(bx) - digamma(a + bx) - digamma(b) + digamma(a + b))[index]
     return float(value)
+
+
+def expected_given_alive(r, alpha, a, b, t, x, T, shift: float) -> np.ndarray:
+    """Expected purchases in (T, T+t] of a customer active at T (the models' eq. 10
+    without its 1/P(alive)): c/(a-1) · [1 - (1-z)^(a-1) · 2F1(c-r, a-1; c; z)] with
+    c = a+b+x-1+shift and z = t/(α+T+t).
+
+    That is the paper's ((α+T)/(α+T+t))^(r+x) · 2F1(r+x, b+x+shift; c; z) after
+    Euler's transformation, whose upper parameters no longer grow with x, so the
+    series stays well conditioned for frequent buyers.  Where the closed form is 0/0
+    (a = 1, or c = 0) or scipy's 2F1 gives up, the expectation is integrated instead.
+    """
+    z = t / (alpha + T + t)
+    c = a + b + x - 1.0 + shift
+    with np.errstate(all="ignore"):
+        tail = np.power(1.0 - z, a - 1.0) * hyp2f1(c - x - r, a - 1.0, c, z)
+        result = c / (a - 1.0) * (1.0 - tail)
+    unreliable = ~np.isfinite(result) | (result < 0) | (np.abs(c) < NEAR_SINGULAR)
+    if abs(a - 1.0) < NEAR_SINGULAR:
+        unreliable[:] = True
+    if unreliable.any():
+        result[unreliable] = expected_given_alive_by_quadrature(
+            r, alpha, a, b, t[unreliable], x[unreliable], T[unreliable], shift)
+    return result
 
 
 def expected_given_alive_by_quadrature(r, alpha, a, b, t, x, T, shift: float) -> np.ndarray:

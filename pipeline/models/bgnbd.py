@@ -18,10 +18,10 @@ from datetime import date
 
 import numpy as np
 import pandas as pd
-from scipy.special import expit, hyp2f1
+from scipy.special import expit
 
 from pipeline.models.bg_family import ModelNotIdentified  # noqa: F401  (callers catch it from here)
-from pipeline.models.bg_family import (NEAR_SINGULAR, as_arrays, count_terms, expected_given_alive_by_quadrature,
+from pipeline.models.bg_family import (as_arrays, count_terms, expected_given_alive,
                                          histories, maximise, simulate)
 
 @dataclass(frozen=True)
@@ -159,28 +159,7 @@ def expected_purchases(params: BgNbdParams, t, x, t_x, T) -> np.ndarray:
 
 
 def _expected_given_alive(params: BgNbdParams, t, x, T) -> np.ndarray:
-    """Eq. 10 without its denominator (which is 1 / P(alive)).
-
-    The factor ((α+T)/(α+T+t))^(r+x) · 2F1(r+x, b+x; a+b+x-1; z) is rewritten with
-    Euler's transformation 2F1(A, B; C; z) = (1-z)^(C-A-B) 2F1(C-A, C-B; C; z) as
-    (1-z)^(a-1) · 2F1(a+b-1-r, a-1; a+b+x-1; z): the upper parameters no longer grow
-    with x, so the series stays well conditioned for frequent buyers.  Where the
-    closed form is 0/0 (a = 1, or a+b+x-1 = 0) or scipy's 2F1 gives up, the same
-    expectation is integrated numerically instead.
-    """
-    r, alpha, a, b = params.r, params.alpha, params.a, params.b
-    z = t / (alpha + T + t)
-    c = a + b + x - 1.0
-    with np.errstate(all="ignore"):
-        tail = np.power(1.0 - z, a - 1.0) * hyp2f1(a + b - 1.0 - r, a - 1.0, c, z)
-        result = c / (a - 1.0) * (1.0 - tail)
-    unreliable = ~np.isfinite(result) | (result < 0) | (np.abs(c) < NEAR_SINGULAR)
-    if abs(a - 1.0) < NEAR_SINGULAR:
-        unreliable[:] = True
-    if unreliable.any():
-        result[unreliable] = expected_given_alive_by_quadrature(
-            r, alpha, a, b, t[unreliable], x[unreliable], T[unreliable], shift=0.0)
-    return result
+    return expected_given_alive(params.r, params.alpha, params.a, params.b, t, x, T, shift=0.0)
 
 
 def simulate_bgnbd(rng: np.random.Generator, T, r: float, alpha: float, a: float,

@@ -18,9 +18,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.special import expit, hyp2f1
+from scipy.special import expit
 
-from pipeline.models.bg_family import (NEAR_SINGULAR, as_arrays, count_terms, expected_given_alive_by_quadrature,
+from pipeline.models.bg_family import (as_arrays, count_terms, expected_given_alive,
                                          histories, maximise, simulate)
 
 @dataclass(frozen=True)
@@ -102,25 +102,7 @@ def expected_purchases(params: MbgNbdParams, t, x, t_x, T) -> np.ndarray:
 
 
 def _expected_given_alive(params: MbgNbdParams, t, x, T) -> np.ndarray:
-    """(a+b+x)/(a-1) · [1 - ((α+T)/(α+T+t))^(r+x) · 2F1(r+x, b+x+1; a+b+x; z)], z = t/(α+T+t).
-
-    Euler's transformation turns the bracket's second term into
-    (1-z)^(a-1) · 2F1(a+b-r, a-1; a+b+x; z), whose upper parameters do not grow with x.
-    At a = 1 (0/0) or where scipy's 2F1 gives up, the expectation is integrated instead.
-    """
-    r, alpha, a, b = params.r, params.alpha, params.a, params.b
-    z = t / (alpha + T + t)
-    c = a + b + x
-    with np.errstate(all="ignore"):
-        tail = np.power(1.0 - z, a - 1.0) * hyp2f1(a + b - r, a - 1.0, c, z)
-        result = c / (a - 1.0) * (1.0 - tail)
-    unreliable = ~np.isfinite(result) | (result < 0)
-    if abs(a - 1.0) < NEAR_SINGULAR:
-        unreliable[:] = True
-    if unreliable.any():
-        result[unreliable] = expected_given_alive_by_quadrature(
-            r, alpha, a, b, t[unreliable], x[unreliable], T[unreliable], shift=1.0)
-    return result
+    return expected_given_alive(params.r, params.alpha, params.a, params.b, t, x, T, shift=1.0)
 
 
 def simulate_mbgnbd(rng: np.random.Generator, T, r: float, alpha: float, a: float,
